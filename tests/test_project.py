@@ -1,0 +1,115 @@
+"""The project's promises: README's commands, one environment, notebooks clean, lint clean."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import tomllib
+import yaml
+from packaging.requirements import Requirement
+
+from utils import course
+from utils.course import COLAB_MARK
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
+NOTEBOOKS = [p for p in NOTEBOOKS if ".ipynb_checkpoints" not in p.parts]
+
+
+def _requirements(lines) -> set[str]:
+    return {str(Requirement(line)) for line in lines}
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = _requirements(
+        project["dependencies"]
+        + project["optional-dependencies"]["local"]
+        + project["optional-dependencies"]["lab"]
+    )
+    conda = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in conda["dependencies"] if isinstance(d, dict))
+    assert _requirements(pip_section) == wanted
+
+
+def test_readme_gives_two_commands_and_ci_runs_the_second():
+    readme = (ROOT / "README.md").read_text()
+    start = readme.split("## Start", 1)[1].split("\n## ", 1)[0]
+    commands = [block.strip() for block in re.findall(r"```bash\n(.*?)```", start, re.DOTALL)]
+    assert [c.split("#")[0].strip() for c in commands] == ["make lab", "make test"]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", ci, re.MULTILINE)
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^lab: setup$", makefile, re.MULTILINE)
+    assert re.search(r"^test: setup$", makefile, re.MULTILINE)
+
+
+def test_generated_parts_are_up_to_date():
+    assert course.out_of_date() == [], "run: python -m utils.course sync"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_hygiene(path):
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    counts = [c.execution_count for c in code]
+    assert counts == list(range(1, len(code) + 1)), "run it top to bottom: make notebooks"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"stored error output: {errors[0].get('ename')}"
+    assert path.stat().st_size < 1_000_000
+    assert code[0].source.startswith(COLAB_MARK)
+    assert "sys.path" not in "".join(c.source for c in code)
+
+
+@pytest.mark.parametrize("path", course.notebook_paths(), ids=lambda p: p.name)
+def test_lesson_has_goals_time_exercises_and_a_solution(path):
+    notebook = nbformat.read(path, as_version=4)
+    markdown = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    course.notebook_info(path)  # title, time and summary are present
+    assert "**Learning goals**" in markdown
+    assert len(re.findall(r"^### Exercise \d", markdown, re.MULTILINE)) >= 2
+    assert (ROOT / "notebooks" / "solutions" / f"{path.stem}_solutions.ipynb").exists()
+    assert len(notebook.cells) <= 45, "one concept per notebook: split it"
+
+
+def _relative_links(text: str) -> list[str]:
+    links = re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r'href="([^"]+)"', text)
+    return [link for link in links if not re.match(r"^(https?:|mailto:|#)", link)]
+
+
+@pytest.mark.parametrize("path", [ROOT / "README.md", *NOTEBOOKS], ids=lambda p: p.name)
+def test_relative_links_resolve(path):
+    if path.suffix == ".ipynb":
+        cells = nbformat.read(path, as_version=4).cells
+        text = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    else:
+        text = path.read_text()
+    for link in _relative_links(text):
+        target = (path.parent / link.split("#")[0]).resolve()
+        assert target.exists(), f"{path.name}: broken link {link}"
+
+
+def test_ruff_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_utils_module_has_a_docstring():
+    for path in (ROOT / "utils").rglob("*.py"):
+        source = path.read_text()
+        if source.strip():
+            assert re.match(r'\s*"""', source), f"{path.relative_to(ROOT)} has no module docstring"
+
+
+def test_notebook_metadata_is_plain_json():
+    for path in NOTEBOOKS:
+        json.loads(path.read_text())  # no merge-conflict markers or truncation

@@ -1,0 +1,79 @@
+"""Pricing, versions, paths and the exercise framework."""
+
+import types
+
+import pytest
+
+from utils import exercises
+from utils.paths import data_dir, repo_root
+from utils.pricing import cost_usd, load_prices
+from utils.versions import package_versions, print_versions
+
+
+def test_every_paid_price_has_a_source_and_date():
+    prices = load_prices()
+    paid = prices[prices.input_usd_per_million_tokens > 0]
+    assert "qwen-max" in paid.index
+    assert paid.source.str.startswith("https://").all()
+    assert paid.source_date.str.match(r"\d{4}-\d{2}-\d{2}").all()
+
+
+@pytest.mark.parametrize(
+    ("prompt", "completion", "expected"),
+    [(36, 146, (36 * 1.6 + 146 * 6.4) / 1e6), (0, 0, 0.0), (1_000_000, 1_000_000, 8.0)],
+)
+def test_cost_from_a_dict_or_a_usage_object(prompt, completion, expected):
+    price = load_prices().loc["qwen-max"]
+    usage = {"prompt_tokens": prompt, "completion_tokens": completion}
+    assert cost_usd(usage, price) == pytest.approx(expected)
+    assert cost_usd(types.SimpleNamespace(**usage), price) == pytest.approx(expected)
+
+
+def test_cost_without_usage_says_so():
+    with pytest.raises(ValueError, match="completion_tokens"):
+        cost_usd(
+            {"prompt_tokens": 3},
+            {"input_usd_per_million_tokens": 1, "output_usd_per_million_tokens": 1},
+        )
+
+
+def test_versions_report_installed_and_missing(capsys):
+    versions = package_versions(["openai", "surely-not-a-package"])
+    assert versions["openai"][0].isdigit() and versions["surely-not-a-package"] == "not installed"
+    print_versions(["openai"])
+    assert "openai" in capsys.readouterr().out
+
+
+def test_paths_find_the_course(tmp_path, monkeypatch):
+    assert (repo_root() / "notebooks").is_dir() and data_dir() == repo_root() / "data"
+    monkeypatch.chdir(tmp_path)  # still found next to the package
+    assert (repo_root() / "pyproject.toml").exists()
+
+
+def test_check_reads_as_a_verdict():
+    assert repr(exercises.solved("ok")) == "✅ Solved: ok" and exercises.solved()
+    assert repr(exercises.not_yet("why")) == "❌ Not yet: why" and not exercises.not_yet("x")
+
+
+def test_hints_come_in_levels(capsys):
+    hint = exercises.hint_printer({1: ["first", "second"]})
+    hint(1)
+    assert "Hint 1/2 for exercise 1: first (more: hint(1, 2))" in capsys.readouterr().out
+    hint(1, 5)
+    assert "Hint 2/2 for exercise 1: second" in capsys.readouterr().out
+    hint(7)
+    assert "no exercise 7" in capsys.readouterr().out
+
+
+def test_guarded_turns_learner_errors_into_not_yet():
+    @exercises.guarded
+    def check(function):
+        function()
+        return exercises.solved()
+
+    def unfinished():
+        raise NotImplementedError
+
+    assert "not started yet" in check(unfinished).message
+    assert "ZeroDivisionError" in check(lambda: 1 / 0).message
+    assert check(lambda: None).solved

@@ -1,0 +1,162 @@
+"""Turn the API errors a learner will hit into one actionable paragraph.
+
+``explain(error)`` returns advice for an ``openai.APIError`` (or ``None`` for anything else).
+Inside Jupyter, importing ``utils`` calls ``install_notebook_hints()``, which adds that advice
+as a note at the end of the traceback; nothing is hidden or swallowed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import openai
+
+from utils.clients import available_models
+from utils.local_server import CONTEXT_WINDOW, log_path
+from utils.settings import DASHSCOPE_BASE_URLS, load_settings
+
+_API_SUFFIXES = ("/chat/completions", "/completions", "/embeddings", "/models")
+
+
+def _base_url(error: openai.APIError) -> str:
+    url = str(error.request.url).split("?")[0]
+    for suffix in _API_SUFFIXES:
+        if url.endswith(suffix):
+            return url[: -len(suffix)]
+    return url
+
+
+def _requested_model(error: openai.APIError) -> str | None:
+    try:
+        return json.loads(error.request.content or b"{}").get("model")
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def _server_message(error: openai.APIError) -> str:
+    body = error.body
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("detail") or error.message)
+    return str(error.message)
+
+
+def _region(base_url: str) -> str | None:
+    for region, url in DASHSCOPE_BASE_URLS.items():
+        if base_url.startswith(url.split("/compatible-mode")[0]):
+            return region
+    return None
+
+
+def _is_loopback(base_url: str) -> bool:
+    return "://127.0.0.1" in base_url or "://localhost" in base_url
+
+
+def _models_hint(base_url: str) -> str:
+    key = ""
+    try:
+        settings = load_settings()
+        if settings.base_url == base_url:
+            key = settings.api_key.reveal()
+    except Exception:  # advice must never raise
+        pass
+    models = available_models(base_url, key)
+    if models:
+        shown = ", ".join(models[:15]) + (" …" if len(models) > 15 else "")
+        return f"{base_url} serves: {shown}."
+    return f"{base_url} did not list its models; check that the base URL ends in /v1."
+
+
+def explain(error: BaseException) -> str | None:
+    """Advice for an ``openai.APIError``: what went wrong and what to do; None otherwise."""
+    if not isinstance(error, openai.APIError):
+        return None
+    base = _base_url(error)
+    region = _region(base)
+    local = _is_loopback(base)
+
+    if isinstance(error, openai.APITimeoutError):
+        return (
+            f"What to do: {base} did not answer in time (the SDK retried). A long answer on a "
+            "CPU can take a while: lower max_tokens, or pass timeout=... to the call."
+        )
+    if isinstance(error, openai.APIConnectionError):
+        if local:
+            return (
+                f"What to do: nothing is answering at {base}. Start the local model with "
+                "`python -m utils.local_server start` in a terminal, or re-run the notebook's "
+                f"set-up cell, which starts it. Its log is {log_path()}."
+            )
+        return (
+            f"What to do: could not connect to {base}. Check the base URL "
+            "(DASHSCOPE_REGION / DASHSCOPE_BASE_URL / OPENAI_BASE_URL) and your network. "
+            "Offline? Unset DASHSCOPE_API_KEY and OPENAI_BASE_URL to use the local model."
+        )
+    if not isinstance(error, openai.APIStatusError):
+        return None
+
+    status = error.status_code
+    message = _server_message(error)
+    if status == 401:
+        if region:
+            other = "cn" if region == "intl" else "intl"
+            return (
+                f"What to do: DashScope ({region}) rejected the key: {message!r}. Check "
+                "DASHSCOPE_API_KEY (copy it again, no quotes or spaces). Keys are regional: "
+                "a key from the international (Singapore) console works only with "
+                "DASHSCOPE_REGION=intl, one from the China (Beijing) console only with "
+                f"DASHSCOPE_REGION=cn. Try DASHSCOPE_REGION={other} if that is where you made it."
+            )
+        return f"What to do: {base} rejected the key: {message!r}. Check OPENAI_API_KEY."
+    if status == 403:
+        return (
+            f"What to do: the key works but may not use this model or endpoint: {message!r}. "
+            "Check in the console that the model is activated and your quota or free tier "
+            "covers it."
+        )
+    if status == 404:
+        model = _requested_model(error)
+        asked = f"Model {model!r} was not found. " if model else "Not found. "
+        variable = "QWEN_MODEL" if region else "OPENAI_MODEL"
+        return f"What to do: {asked}{_models_hint(base)} Set {variable} to one of them."
+    if status == 429:
+        return (
+            f"What to do: {base} is rate-limiting you ({message!r}); the SDK already retried "
+            "with back-off. Wait a minute, send fewer requests at once (lower concurrency), "
+            "or check your quota and billing in the console."
+        )
+    if status >= 500:
+        where = f" Its log is {log_path()}." if local else ""
+        return (
+            f"What to do: {base} had a server error ({status}: {message!r}) even after the "
+            f"SDK's retries. Try again shortly; it is not your code.{where}"
+        )
+    if status == 400 and ("context" in message.lower() or "exceed" in message.lower()):
+        window = f" The local model's window is {CONTEXT_WINDOW} tokens." if local else ""
+        return (
+            f"What to do: the prompt plus max_tokens is longer than the model's context window "
+            f"({message!r}). Shorten the conversation or lower max_tokens.{window}"
+        )
+    return (
+        f"What to do: {base} refused the request ({status}: {message!r}). Check the parameter "
+        "names and values you passed."
+    )
+
+
+def install_notebook_hints() -> bool:
+    """Inside IPython, append ``explain()``'s advice to API error tracebacks; True if installed."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+
+    def show_with_advice(shell, etype, value, tb, tb_offset=None):
+        advice = explain(value)
+        if advice and advice not in getattr(value, "__notes__", []):
+            value.add_note(advice)
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+
+    shell.set_custom_exc((openai.APIError,), show_with_advice)
+    return True

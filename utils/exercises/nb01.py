@@ -1,0 +1,86 @@
+"""Self-checks and hints for notebook 01 (your first API call)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from utils.exercises import Check, guarded, hint_printer, not_yet, solved
+from utils.pricing import cost_usd
+
+# Realistic answers to "Which number is larger, 9.11 or 9.8?" and the number each one claims.
+CLAIMS = [
+    ("9.8 is larger than 9.11.", "9.8"),
+    ("The larger number is 9.11.", "9.11"),
+    ("**9.8** is the larger number, because 0.80 > 0.11.", "9.8"),
+    ("9.11 is greater than 9.8 since 11 > 8.", "9.11"),
+    ("Comparing 9.11 and 9.8 digit by digit: 9.11 is smaller than 9.8.", "9.8"),
+    ("9.11 is less than 9.80, so 9.8 is bigger.", "9.8"),
+    ("I cannot compare these numbers.", None),
+    ("To find out which number is larger, we need to compare the numbers.", None),
+]
+
+hint = hint_printer(
+    {
+        1: [
+            "Look for a sentence that pairs a number with a comparison word ('larger', 'greater', "
+            "'smaller', 'less').",
+            "'X is smaller/less than Y' claims Y is larger. Strip markdown like ** before matching.",
+            "Two regular expressions do it: r'(9\\.11|9\\.80?)\\s+is\\s+(larger|greater|bigger|"
+            "smaller|less)' and r'(larger|greater|bigger) (?:number )?is\\s+(9\\.11|9\\.80?)'. "
+            "Use the last match in the text.",
+        ],
+        2: [
+            "Prices are per million tokens: divide by 1_000_000.",
+            "cost = (prompt_tokens * input_price + completion_tokens * output_price) / 1e6",
+        ],
+        3: [
+            "Sampling (temperature > 0) picks tokens at random; the random generator has a seed.",
+            "Pass the same `seed` with the same temperature and messages, e.g. "
+            "{'temperature': 1.0, 'seed': 42}.",
+        ],
+    }
+)
+
+
+@guarded
+def check_claim_extractor(extract: Callable[[str], str | None]) -> Check:
+    """Exercise 1: ``extract(answer)`` returns '9.8', '9.11' or None, as a careful reader would."""
+    for answer, expected in CLAIMS:
+        got = extract(answer)
+        if got != expected:
+            return not_yet(f"for {answer!r} you returned {got!r}, expected {expected!r}.")
+    return solved(f"all {len(CLAIMS)} answers read correctly.")
+
+
+@guarded
+def check_cost(my_cost: Callable[[dict, dict], float]) -> Check:
+    """Exercise 2: ``my_cost(usage, price)`` matches ``utils.pricing.cost_usd``."""
+    price = {"input_usd_per_million_tokens": 1.6, "output_usd_per_million_tokens": 6.4}
+    for prompt, completion in [(36, 146), (0, 0), (1_000_000, 0), (12_345, 678)]:
+        usage = {"prompt_tokens": prompt, "completion_tokens": completion}
+        got, expected = my_cost(usage, price), cost_usd(usage, price)
+        if got is None or not math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-15):
+            return not_yet(f"for {usage} you returned {got!r}, expected {expected!r} dollars.")
+    return solved("your cost matches the reference on every case.")
+
+
+@guarded
+def check_repeatable(kwargs: dict, client, model: str) -> Check:
+    """Exercise 3: sampling settings (temperature ≥ 0.7) that give the same text twice."""
+    if not isinstance(kwargs, dict) or kwargs.get("temperature", 0) < 0.7:
+        return not_yet("keep sampling on: set 'temperature' to 0.7 or more (greedy is too easy).")
+    if set(kwargs) - {"temperature", "top_p", "seed"}:
+        return not_yet("use only temperature, top_p and seed.")
+    messages = [{"role": "user", "content": "Invent a name for a cat."}]
+    # Three calls, the last two compared: the first evaluation of a new prompt can round
+    # differently from later ones (see "temperature" in the notebook), seed or no seed.
+    texts = [
+        client.chat.completions.create(model=model, messages=messages, max_tokens=20, **kwargs)
+        .choices[0]
+        .message.content
+        for _ in range(3)
+    ][1:]
+    if texts[0] != texts[1]:
+        return not_yet(f"two calls differed: {texts[0]!r} vs {texts[1]!r}. Try hint(3).")
+    return solved(f"both calls said {texts[0]!r}.")

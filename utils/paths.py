@@ -1,0 +1,27 @@
+"""Where the course's files are: the repository root and its ``data/`` folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def repo_root() -> Path:
+    """The course folder (the one holding ``data/`` and ``notebooks/``).
+
+    Found next to this package for a development install, otherwise by looking upwards
+    from the working directory (a non-editable install, e.g. on Colab).
+    """
+    candidates = [Path(__file__).resolve().parent.parent, *Path.cwd().resolve().parents]
+    candidates.insert(1, Path.cwd().resolve())
+    for folder in candidates:
+        if (folder / "data").is_dir() and (folder / "notebooks").is_dir():
+            return folder
+    raise FileNotFoundError(
+        "Could not find the course folder (with data/ and notebooks/). Run the notebook "
+        "from inside the course folder, e.g. `cd qwen-max-cookbook/notebooks`."
+    )
+
+
+def data_dir() -> Path:
+    """The course's ``data/`` folder."""
+    return repo_root() / "data"

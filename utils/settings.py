@@ -1,0 +1,248 @@
+"""Which model endpoint the course talks to, and with which key.
+
+Resolution order (first match wins):
+
+1. ``DASHSCOPE_API_KEY`` → Qwen2.5-Max on Alibaba Cloud Model Studio (DashScope).
+2. ``OPENAI_BASE_URL`` → any OpenAI-compatible server (vLLM, Ollama, LM Studio, llama.cpp).
+3. Nothing set → the bundled local model (see ``utils.local_server``).
+
+Values come from the environment, then a ``.env`` file, then Colab secrets (on Colab).
+``COOKBOOK_PROVIDER`` forces one of the three, e.g. ``local`` to stay offline with a key set.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from utils.local_server import MODEL_ALIAS
+
+DASHSCOPE_BASE_URLS = {
+    "intl": "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",  # Singapore console keys
+    "cn": "https://dashscope.aliyuncs.com/compatible-mode/v1",  # Beijing console keys
+}
+DEFAULT_QWEN_MODEL = "qwen-max-2025-01-25"
+PROVIDERS = ("dashscope", "openai-compatible", "local")
+
+# Every setting the course reads; nothing else is taken from the environment.
+CONFIG_NAMES = (
+    "COOKBOOK_PROVIDER",
+    "DASHSCOPE_API_KEY",
+    "DASHSCOPE_REGION",
+    "DASHSCOPE_BASE_URL",
+    "QWEN_MODEL",
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_MODEL",
+)
+SECRET_NAMES = ("DASHSCOPE_API_KEY", "OPENAI_API_KEY")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the course cannot use; the message says how to fix it."""
+
+
+class Secret:
+    """A string that never shows itself in ``repr``, ``str`` or f-strings."""
+
+    def __init__(self, value: str = "") -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the real value (only for handing to the SDK)."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return f"Secret({str(self)!r})"
+
+    def __str__(self) -> str:
+        return f"<hidden, {len(self._value)} characters>" if self._value else "<not set>"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved backend: where requests go, which model, which key, and why."""
+
+    provider: str  # one of PROVIDERS
+    base_url: str | None  # None only for "local" before the server is started
+    model: str | None  # None only for "openai-compatible" without OPENAI_MODEL
+    api_key: Secret
+    reason: str  # one sentence a learner can read: why this backend was chosen
+
+    @property
+    def is_local(self) -> bool:
+        return self.provider == "local"
+
+
+def _on_colab() -> bool:
+    return "google.colab" in sys.modules
+
+
+def _colab_secrets(names: tuple[str, ...]) -> dict[str, str]:
+    """Values from Colab's secrets panel; silently empty where a secret is absent or not shared."""
+    if not _on_colab():
+        return {}
+    try:
+        from google.colab import userdata  # type: ignore[import-not-found]
+    except ImportError:
+        return {}
+    found = {}
+    for name in names:
+        try:
+            value = userdata.get(name)
+        except Exception:  # SecretNotFoundError, NotebookAccessError, ...
+            continue
+        if value:
+            found[name] = value
+    return found
+
+
+def _dotenv_values(path: Path | None) -> dict[str, str]:
+    from dotenv import dotenv_values, find_dotenv
+
+    if path is None:
+        found = find_dotenv(usecwd=True)  # searches the working directory and its parents
+        if not found:
+            return {}
+        path = Path(found)
+    if not path.is_file():
+        return {}
+    return {k: v for k, v in dotenv_values(path).items() if v}
+
+
+def read_config(
+    environ: Mapping[str, str] | None = None, dotenv_path: Path | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Collect the course's settings and where each came from.
+
+    Precedence: environment > ``.env`` file > Colab secrets. Returns ``(values, sources)``.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    layers = (
+        ("Colab secrets", _colab_secrets(CONFIG_NAMES)),
+        (".env file", _dotenv_values(dotenv_path)),
+        ("environment", {k: environ[k] for k in CONFIG_NAMES if environ.get(k)}),
+    )
+    for source, layer in layers:  # later layers win
+        for name, value in layer.items():
+            if name in CONFIG_NAMES and value.strip():
+                values[name] = value.strip()
+                sources[name] = source
+    return values, sources
+
+
+def resolve_settings(
+    values: Mapping[str, str], sources: Mapping[str, str] | None = None
+) -> Settings:
+    """Pick the backend from already-collected values (pure: no I/O, no server start)."""
+    sources = sources or {}
+
+    def where(name: str) -> str:
+        return f"{name} from {sources.get(name, 'the environment')}"
+
+    forced = values.get("COOKBOOK_PROVIDER", "").lower()
+    if forced and forced not in PROVIDERS:
+        raise ConfigError(
+            f"COOKBOOK_PROVIDER={forced!r} is not one of {', '.join(PROVIDERS)}. "
+            "Unset it to let the course choose, or pick one of those."
+        )
+
+    dash_key = values.get("DASHSCOPE_API_KEY", "")
+    base_url = values.get("OPENAI_BASE_URL", "")
+
+    if forced == "dashscope" or (not forced and dash_key):
+        if not dash_key:
+            raise ConfigError(
+                "COOKBOOK_PROVIDER=dashscope but DASHSCOPE_API_KEY is not set. Add it to "
+                "your environment or .env (see .env.example)."
+            )
+        region = values.get("DASHSCOPE_REGION", "intl").lower()
+        if region not in DASHSCOPE_BASE_URLS:
+            raise ConfigError(
+                f"DASHSCOPE_REGION={region!r} is not 'intl' or 'cn'. Use 'intl' for keys from "
+                "the international (Singapore) console, 'cn' for keys from the China (Beijing) "
+                "console."
+            )
+        url = values.get("DASHSCOPE_BASE_URL") or DASHSCOPE_BASE_URLS[region]
+        reason = f"{where('DASHSCOPE_API_KEY')}"
+        reason += (
+            f", endpoint {where('DASHSCOPE_BASE_URL')}"
+            if values.get("DASHSCOPE_BASE_URL")
+            else f", region {region!r}"
+        )
+        if base_url and not forced:
+            reason += " (OPENAI_BASE_URL is also set; DASHSCOPE_API_KEY takes precedence)"
+        return Settings(
+            provider="dashscope",
+            base_url=url.rstrip("/"),
+            model=values.get("QWEN_MODEL", DEFAULT_QWEN_MODEL),
+            api_key=Secret(dash_key),
+            reason=reason,
+        )
+
+    if forced == "openai-compatible" or (not forced and base_url):
+        if not base_url:
+            raise ConfigError(
+                "COOKBOOK_PROVIDER=openai-compatible but OPENAI_BASE_URL is not set, e.g. "
+                "OPENAI_BASE_URL=http://localhost:11434/v1 for Ollama."
+            )
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"OPENAI_BASE_URL={base_url!r} must start with http:// or https:// "
+                "(for example http://localhost:8000/v1)."
+            )
+        return Settings(
+            provider="openai-compatible",
+            base_url=base_url.rstrip("/"),
+            model=values.get("OPENAI_MODEL"),
+            # Many local servers accept any key; the SDK insists on a non-empty one.
+            api_key=Secret(values.get("OPENAI_API_KEY", "not-needed")),
+            reason=where("OPENAI_BASE_URL"),
+        )
+
+    reason = (
+        "COOKBOOK_PROVIDER=local"
+        if forced == "local"
+        else "no DASHSCOPE_API_KEY or OPENAI_BASE_URL is set"
+    )
+    return Settings(
+        provider="local",
+        base_url=None,
+        model=MODEL_ALIAS,
+        api_key=Secret("local"),  # the local server checks no key
+        reason=reason,
+    )
+
+
+def load_settings() -> Settings:
+    """Resolve the backend from environment, ``.env`` and Colab secrets, ready to use.
+
+    For the local backend this starts the bundled server (or reuses a running one), so
+    ``base_url`` is real. For an OpenAI-compatible server without ``OPENAI_MODEL`` it asks
+    the server which models it serves and uses the only one, or says which to choose.
+    """
+    settings = resolve_settings(*read_config())
+    if settings.provider == "local":
+        from utils import local_server
+
+        return replace(settings, base_url=local_server.ensure_running())
+    if settings.model is None:
+        from utils.clients import available_models
+
+        models = available_models(settings.base_url, settings.api_key.reveal())
+        if len(models) != 1:
+            listed = ", ".join(models) if models else "none could be listed"
+            raise ConfigError(f"Set OPENAI_MODEL: {settings.base_url} serves {listed}.")
+        return replace(settings, model=models[0])
+    return settings
