@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab test lint notebooks stop benchmark clean
+.PHONY: setup lab test lint notebooks preflight stop benchmark clean
 
 setup: $(STAMP)
 
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 lab: setup
 	$(PY) -m utils.local_server start
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 test: setup
 	$(PY) -m pytest
@@ -31,6 +31,10 @@ lint: setup
 # Re-run every notebook top to bottom and commit-ready its outputs (see tests/README.md).
 notebooks: setup
 	$(PY) tools/execute_notebooks.py
+
+# Is this machine ready for a workshop? Checks packages, data, backend, and one real call.
+preflight: setup
+	$(PY) -m utils.preflight
 
 stop:
 	$(PY) -m utils.local_server stop

@@ -133,3 +133,20 @@ def test_command_line(own_state):
     assert run("bogus").returncode == 2
     time.sleep(0.1)
     assert local_server.status() is None
+
+
+def test_alive_but_silent_server_is_reported_not_duplicated(own_state):
+    silent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with socket.socket() as probe:  # a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        (own_state / "local_server.json").write_text(
+            json.dumps({"pid": silent.pid, "port": port, "log_path": "x"})
+        )
+        with pytest.raises(LocalServerError, match="running but does not answer"):
+            local_server.ensure_running()
+        assert json.loads((own_state / "local_server.json").read_text())["pid"] == silent.pid
+    finally:
+        silent.kill()
+        silent.wait()

@@ -77,6 +77,15 @@ def test_lesson_has_goals_time_exercises_and_a_solution(path):
     assert len(notebook.cells) <= 45, "one concept per notebook: split it"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_dollar_amounts_do_not_render_as_maths(path):
+    """JupyterLab typesets text between two "$" as LaTeX (even escaped as \\$): write USD 1.60."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "markdown":
+            amounts = re.findall(r"\$\s?\d", cell.source)
+            assert not amounts, f"write amounts as 'USD 1.60', not with $: {cell.source[:80]!r}"
+
+
 def _relative_links(text: str) -> list[str]:
     links = re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r'href="([^"]+)"', text)
     return [link for link in links if not re.match(r"^(https?:|mailto:|#)", link)]

@@ -54,9 +54,9 @@ def main() -> int:
     paths = args.paths or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) + sorted(
         (ROOT / "notebooks" / "solutions").glob("*.ipynb")
     )
-    for path in paths:
+    for path in (p.resolve() for p in paths):
         print(f"running {path.relative_to(ROOT)} ...", flush=True)
-        print(f"  {execute(path.resolve()):.1f} s", flush=True)
+        print(f"  {execute(path):.1f} s", flush=True)
     for changed in course.sync():
         print(f"updated {changed.relative_to(ROOT)}")
     return 0

@@ -145,13 +145,18 @@ def _log_tail(lines: int = 15) -> str:
     return "\n".join(text[-lines:]) or "(log is empty)"
 
 
-def status() -> ServerInfo | None:
-    """The running server recorded in the state file, if it is alive and answering."""
+def _recorded() -> ServerInfo | None:
+    """The server the state file names, whether or not it still runs."""
     try:
-        info = ServerInfo(**json.loads(_state_file().read_text()))
+        return ServerInfo(**json.loads(_state_file().read_text()))
     except (OSError, ValueError, TypeError):
         return None
-    if _alive(info.pid) and _answers(info.port):
+
+
+def status(wait: float = 10.0) -> ServerInfo | None:
+    """The recorded server, if it is alive and answers within ``wait`` seconds."""
+    info = _recorded()
+    if info is not None and _alive(info.pid) and _answers(info.port, timeout=wait):
         return info
     return None
 
@@ -219,8 +224,18 @@ def _start_lock():
 def ensure_running() -> str:
     """Base URL of the local server, starting it only if none is running."""
     with _start_lock():
-        info = status() or start()
-    return info.base_url
+        info = _recorded()
+        if info is None or not _alive(info.pid):
+            return start().base_url
+        # Alive: a server busy generating on a loaded machine can be slow to answer, and
+        # starting a second one would orphan it. Wait for it instead.
+        if _answers(info.port, timeout=30.0):
+            return info.base_url
+    raise LocalServerError(
+        f"The local model server (pid {info.pid}, port {info.port}) is running but does not "
+        "answer. Restart it: python -m utils.local_server stop, then run the set-up cell "
+        f"again. Last lines of {info.log_path}:\n{_log_tail()}"
+    )
 
 
 def _terminate(pid: int, grace: float = 10.0) -> None:
@@ -241,9 +256,8 @@ def _terminate(pid: int, grace: float = 10.0) -> None:
 
 def stop() -> bool:
     """Stop the server recorded in the state file; True if one was running."""
-    try:
-        info = ServerInfo(**json.loads(_state_file().read_text()))
-    except (OSError, ValueError, TypeError):
+    info = _recorded()
+    if info is None:
         return False
     running = _alive(info.pid)
     if running:
