@@ -133,3 +133,11 @@ def test_balance_term_spreads_tokens_over_experts():
     assert (balanced.counts[-1] > 0).sum() == 8
     assert balanced.balance_loss[-1] < free.balance_loss[-1]
     assert free.counts.shape == (150, 8) and free.indices.shape == (512, 1)
+
+
+def test_toy_training_with_two_experts_per_token():
+    x, y = moe.toy_regression_data(n_tokens=64, seed=1)
+    run = moe.train_toy_moe(x, y, k=2, steps=20)
+    assert run.indices.shape == (64, 2)
+    assert run.counts.sum(axis=1).tolist() == [128] * 20
+    assert run.task_loss[-1] < run.task_loss[0]

@@ -189,7 +189,7 @@ def train_toy_moe(
     loss reaches the router even with ``k=1``.
     """
     rng = np.random.default_rng(seed)
-    n_tokens, d_model = x.shape
+    d_model = x.shape[1]
     w_router = rng.normal(0, 1 / np.sqrt(d_model), (d_model, n_experts))
     w_expert = rng.normal(0, 1 / np.sqrt(d_model), (n_experts, d_model, y.shape[1]))
     run = ToyRun([], [], np.zeros((steps, n_experts), dtype=int), np.empty(0))
