@@ -173,10 +173,6 @@ def _synced_notebook(path: Path) -> dict:
     return notebook
 
 
-def _normalised(source: str | list[str]) -> str:
-    return "".join(source) if isinstance(source, list) else source
-
-
 def out_of_date() -> list[Path]:
     """Files whose generated parts differ from what ``sync`` would write."""
     stale = []
@@ -188,9 +184,7 @@ def out_of_date() -> list[Path]:
     ):
         current = _load(path)["cells"]
         synced = _synced_notebook(path)["cells"]
-        if [_normalised(c["source"]) for c in current] != [
-            _normalised(c["source"]) for c in synced
-        ]:
+        if [_source(c) for c in current] != [_source(c) for c in synced]:
             stale.append(path)
     return stale
 
