@@ -307,13 +307,15 @@ def test_real_server_forced_then_auto_answers_in_the_second_step(local_settings)
     assert isinstance(run.answer, str)
 
 
-def test_real_server_never_calls_a_tool_under_auto(local_settings):
+@pytest.mark.parametrize("tool_choice", ["auto", "required"])
+def test_real_server_never_calls_a_tool_unless_one_is_named(local_settings, tool_choice):
     # llama-cpp-python renders SmolLM2's chat template, which has no place for tools
     run = run_tool_loop(
         get_client(local_settings),
         local_settings.model,
         QUESTION,
         ToolBox([calculator]),
+        tool_choice=tool_choice,
         max_steps=2,
         max_tokens=20,
         temperature=0,

@@ -37,7 +37,7 @@ def parse_json_object(text: str | None) -> dict:
     """The JSON object in ``text``; raises ``ValueError`` saying what is wrong with it.
 
     Control characters inside strings are accepted (``strict=False``): the local server's
-    grammar lets raw newlines into strings, which strict parsers reject.
+    schema grammars let raw newlines into strings, which strict parsers reject.
     """
     if not text or not text.strip():
         raise ValueError("the reply is empty")
