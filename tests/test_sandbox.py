@@ -6,16 +6,18 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
-from utils.datasets import load_humaneval
+from utils.datasets import load_humaneval, load_mbpp
 from utils.evals import (
     Limits,
     check_solution,
     describe_sandbox,
     humaneval_program,
+    mbpp_program,
     run_code,
     sandbox_features,
 )
@@ -36,7 +38,15 @@ def problems():
     return {p["task_id"]: p for p in load_humaneval()}
 
 
-def _live_processes_of(uid: int) -> list[int]:
+def _live_processes_of(uid: int, patience: float = 5.0) -> list[int]:
+    """Pids of live processes of ``uid``, after giving killed ones ``patience`` seconds to die."""
+    deadline = time.monotonic() + patience
+    while (pids := _processes_of(uid)) and time.monotonic() < deadline:
+        time.sleep(0.05)  # a process with SIGKILL pending can take a moment to exit
+    return pids
+
+
+def _processes_of(uid: int) -> list[int]:
     """Pids of processes (zombies excluded) whose real uid is ``uid``."""
     pids = []
     for status in Path("/proc").glob("[0-9]*/status"):
@@ -91,6 +101,19 @@ def test_humaneval_program_layout(problems):
     assert program.rstrip().endswith("check(add)")
     with pytest.raises(KeyError, match="entry_point"):
         humaneval_program({"prompt": "", "test": ""}, "")
+
+
+def test_mbpp_reference_code_passes_and_wrong_code_fails():
+    mbpp = load_mbpp()
+    for problem in mbpp[:5] + [p for p in mbpp if p["test_imports"]][:2]:
+        result = run_code(mbpp_program(problem, problem["code"]))
+        assert result.passed, (problem["task_id"], result.reason)
+    problem = mbpp[0]
+    assert run_code(mbpp_program(problem, "def similar_elements(a, b):\n    return ()")).status == (
+        "failed"
+    )
+    with pytest.raises(KeyError, match="test_list"):
+        mbpp_program({"prompt": "x"}, "")
 
 
 def test_bad_arguments_say_what_to_do():

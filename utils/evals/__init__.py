@@ -17,6 +17,7 @@ from utils.evals.sandbox import (  # noqa: F401 (re-exported)
     check_solution,
     describe_sandbox,
     humaneval_program,
+    mbpp_program,
     run_code,
     sandbox_features,
 )

@@ -86,7 +86,8 @@ class SandboxFeatures:
     python_version: str
     own_user: bool  # each run gets a throwaway user id
     no_network: bool
-    limits: bool
+    memory: bool  # RLIMIT_AS could be set
+    limits: bool  # CPU time, processes, file size, core dumps
     no_new_privileges: bool
 
 
@@ -138,12 +139,21 @@ def humaneval_program(problem: dict, completion: str) -> str:
     )
 
 
+def mbpp_program(problem: dict, code: str) -> str:
+    """The program MBPP runs: the test imports, the code, then each ``assert`` of ``test_list``."""
+    missing = [key for key in ("test_imports", "test_list") if key not in problem]
+    if missing:
+        raise KeyError(f"an MBPP problem needs 'test_imports' and 'test_list'; missing {missing}")
+    lines = [*problem["test_imports"], code, "", *problem["test_list"]]
+    return "\n".join(lines) + "\n"
+
+
 def check_solution(problem: dict, completion: str, timeout: float = 10.0) -> RunResult:
     """Run a HumanEval-style problem's tests on ``completion``; passed only if check() finished."""
     return run_code(humaneval_program(problem, completion), timeout=timeout)
 
 
-_STEPS = ("no_network", "limits", "no_new_privileges", "own_user")
+_STEPS = ("no_network", "memory", "limits", "no_new_privileges", "own_user")
 
 
 @functools.cache
@@ -154,7 +164,7 @@ def sandbox_features() -> SandboxFeatures:
     as_root = os.geteuid() == 0
     candidates = [sys.executable]
     if as_root:  # the throwaway user may not be allowed to read our interpreter (e.g. in /root)
-        candidates += [shutil.which(name, path=ENVIRONMENT["PATH"]) for name in ("python3",)]
+        candidates.append(shutil.which("python3", path=ENVIRONMENT["PATH"]))
     for python in dict.fromkeys(p for p in candidates if p):
         worked, version = _probe(python, _throwaway_uid() if as_root else None)
         if version and (worked.get("own_user") or not as_root):
@@ -166,6 +176,7 @@ def sandbox_features() -> SandboxFeatures:
         python_version=version or "?",
         own_user=bool(worked.get("own_user")) and bool(version),
         no_network=bool(worked.get("no_network")),
+        memory=bool(worked.get("memory")),
         limits=bool(worked.get("limits")),
         no_new_privileges=bool(worked.get("no_new_privileges")),
     )
@@ -178,17 +189,26 @@ def describe_sandbox() -> str:
     lines = [
         f"Sandbox on this machine ({f.platform}, {'root' if f.as_root else 'not root'}):",
         f"  {yes} separate process, fresh temporary folder, environment with PATH only (no API keys)",
-        f"  {yes} isolated interpreter: Python {f.python_version} -I -S (standard library only)",
+        f"  {yes} isolated interpreter: Python {f.python_version} -I -S (standard library only)"
+        + (
+            ""
+            if f.python == sys.executable
+            else f" via {f.python} (the throwaway user cannot read yours)"
+        ),
         f"  {yes} wall-clock timeout; output capped at {limits.output_chars:,} characters per stream",
     ]
+    lines.append(
+        f"  {yes} memory ≤ {limits.memory_mb} MB (address space)"
+        if f.memory
+        else f"  {no} memory NOT limited: this OS refused RLIMIT_AS"
+    )
     if f.limits:
         lines += [
-            f"  {yes} CPU time ≤ timeout + 1 s, memory ≤ {limits.memory_mb} MB, "
-            f"files ≤ {limits.file_size_mb} MB, no core dumps",
+            f"  {yes} CPU time ≤ timeout + 1 s, files ≤ {limits.file_size_mb} MB, no core dumps",
             f"  {yes} ≤ {limits.max_processes} processes " + _process_count_scope(f),
         ]
     else:
-        lines.append(f"  {no} resource limits could not be set on this OS")
+        lines.append(f"  {no} CPU, process and file-size limits could not be set on this OS")
     if f.own_user:
         lines.append(
             f"  {yes} runs as a throwaway user id: cannot read or change your files; "

@@ -4,7 +4,7 @@
 SETUP is JSON. It runs with the parent's privileges, before any untrusted code, and:
 
 1. moves into an empty network namespace (no network, not even loopback) when the OS allows;
-2. sets resource limits: CPU seconds, memory, processes, file size, no core dumps;
+2. sets resource limits: memory, CPU seconds, processes, file size, no core dumps;
 3. forbids gaining privileges again (setuid programs like ``su`` stop working);
 4. when started as root, becomes a throwaway user id that owns nothing but the work folder;
 5. replaces itself (``os.execv``) with a fresh, isolated interpreter running the program.
@@ -34,14 +34,20 @@ def leave_network(as_root: bool) -> None:
         raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
 
 
-def set_limits(limits: dict) -> None:
-    """Apply the resource limits; the program cannot raise a hard limit again."""
+def limit_memory(megabytes: int) -> None:
+    """Cap the address space (RLIMIT_AS): allocations beyond it raise MemoryError."""
     import resource  # POSIX only: imported here so the parent can import this module anywhere
+
+    memory = megabytes * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+
+def set_limits(limits: dict) -> None:
+    """Limit CPU time, processes and file size, and forbid core dumps (hard limits stay put)."""
+    import resource
 
     cpu = limits["cpu_seconds"]
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU at cpu, SIGKILL at +1
-    memory = limits["memory_mb"] * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     processes = limits["max_processes"]
     resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
     size = limits["file_size_mb"] * 1024 * 1024
@@ -68,6 +74,7 @@ def main() -> None:
     as_root = os.geteuid() == 0
     steps = [
         ("no_network", lambda: leave_network(as_root)),
+        ("memory", lambda: limit_memory(setup["limits"]["memory_mb"])),
         ("limits", lambda: set_limits(setup["limits"])),
         ("no_new_privileges", forbid_new_privileges),
     ]
