@@ -21,7 +21,7 @@ from utils.evals import (
     run_code,
     sandbox_features,
 )
-from utils.evals.sandbox import CHILD, STATUSES
+from utils.evals.sandbox import CHILD, STATUSES, world_readable_dotenv
 from utils.evals.sandbox_child import SETUP_FAILED
 
 FEATURES = sandbox_features()
@@ -330,3 +330,24 @@ def test_describe_sandbox_matches_what_was_measured():
     assert ("✔ runs as a throwaway user id" in text) == FEATURES.own_user
     if FEATURES.as_root:
         assert FEATURES.own_user, "as root the sandbox must find an unprivileged way to run"
+
+
+def test_a_dotenv_readable_by_everyone_is_flagged(monkeypatch):
+    with tempfile.TemporaryDirectory() as folder:
+        project = Path(folder)
+        nested = project / "notebooks"
+        nested.mkdir()
+        dotenv = project / ".env"
+        dotenv.write_text("DASHSCOPE_API_KEY=not-a-real-key\n")
+        project.chmod(0o755)
+        nested.chmod(0o755)
+        dotenv.chmod(0o644)
+        assert world_readable_dotenv(nested) == dotenv.resolve()  # found from a subfolder
+        if FEATURES.own_user:
+            monkeypatch.chdir(nested)
+            assert f"chmod 600 {dotenv.resolve()}" in describe_sandbox()
+        dotenv.chmod(0o600)
+        assert world_readable_dotenv(nested) is None
+        dotenv.chmod(0o644)
+        project.chmod(0o700)  # others cannot enter the folder
+        assert world_readable_dotenv(nested) is None

@@ -214,10 +214,16 @@ def describe_sandbox() -> str:
             f"  {yes} runs as a throwaway user id: cannot read or change your files; "
             f"whatever it leaves running or in {', '.join(SHARED_FOLDERS)} is removed"
         )
+        exposed = world_readable_dotenv()
+        if exposed:
+            lines.append(
+                f"  {no} but {exposed} is readable by every user, so sandboxed code could read "
+                f"the key in it: run  chmod 600 {exposed}"
+            )
     else:
         lines.append(
             f"  {no} runs as you (only root can switch users): it can read and write what you "
-            "can; processes that leave its process group survive"
+            "can, your .env included; processes that leave its process group survive"
         )
     lines.append(
         f"  {yes} no network: its own empty network namespace"
@@ -230,6 +236,18 @@ def describe_sandbox() -> str:
         else f"  {no} no_new_privs not available"
     )
     return "\n".join(lines)
+
+
+def world_readable_dotenv(start: Path | None = None) -> Path | None:
+    """The ``.env`` that settings would load (``start`` or the working folder, or a parent),
+    if every user on the machine may read it; else None."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        path = candidate / ".env"
+        if path.is_file():
+            reachable = all(p.stat().st_mode & 0o001 for p in path.parents)  # others may enter
+            return path if reachable and path.stat().st_mode & 0o004 else None
+    return None
 
 
 def _process_count_scope(f: SandboxFeatures) -> str:
