@@ -1,0 +1,40 @@
+"""The self-checks of notebook 06 accept right answers and explain wrong ones."""
+
+import math
+
+from utils.exercises import nb06
+
+
+def test_pass_at_k_check():
+    assert nb06.check_pass_at_k(lambda n, c, k: 1 - math.comb(n - c, k) / math.comb(n, k)).solved
+    naive = nb06.check_pass_at_k(lambda n, c, k: 1 - (1 - c / n) ** k)
+    assert not naive.solved and "n=5, c=1, k=2" in naive.message
+
+    def unfinished(n, c, k):
+        raise NotImplementedError
+
+    assert "not started" in nb06.check_pass_at_k(unfinished).message
+
+
+def test_predictions_check_runs_the_programs():
+    right = {"A": "passed", "B": "failed", "C": "error", "D": "timeout", "E": "failed"}
+    assert nb06.check_predictions(right).solved
+    wrong = nb06.check_predictions({**right, "B": "passed"})
+    assert not wrong.solved and "['B']" in wrong.message
+    assert "missing" in nb06.check_predictions({"A": "passed"}).message
+    assert "statuses are" in nb06.check_predictions({**right, "A": "ok"}).message
+
+
+def test_completion_check_uses_the_sandbox():
+    assert nb06.check_completion("    return sorted(set(l))\n").solved
+    unsorted = nb06.check_completion("    return list(set(l))[::-1]\n")
+    assert not unsorted.solved and "failed" in unsorted.message
+    assert "function body" in nb06.check_completion("").message
+    assert not nb06.check_completion("    import os\n    os._exit(0)\n").solved
+
+
+def test_hints_exist_for_every_exercise(capsys):
+    for exercise in (1, 2, 3):
+        nb06.hint(exercise, 2)
+    printed = capsys.readouterr().out
+    assert printed.count("Hint 2/2") == 3

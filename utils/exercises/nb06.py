@@ -1,0 +1,87 @@
+"""Self-checks and hints for notebook 06 (code execution and pass@k)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from utils.datasets import load_humaneval
+from utils.evals import check_solution, pass_at_k, run_code
+from utils.exercises import Check, guarded, hint_printer, not_yet, solved
+
+# Exercise 2: five short programs; the learner predicts each one's status.
+PROGRAMS = {
+    "A": "print(sum(range(10)))",
+    "B": "assert sorted([3, 1, 2]) == [1, 2, 3]\nimport sys\nsys.exit(0)\nassert False",
+    "C": "import json\njson.loads('{')",
+    "D": "x = 0\nwhile x >= 0:\n    x += 1",
+    "E": "assert len('abc') == 4, 'length'",
+}
+TIMEOUT = 1.0  # seconds, for the programs of exercise 2
+EXERCISE_3_TASK = "HumanEval/34"  # unique(l): sorted unique elements
+
+hint = hint_printer(
+    {
+        1: [
+            "pass@k = 1 - (ways to pick k samples that all fail) / (ways to pick any k samples).",
+            "math.comb(n - c, k) counts the all-failing picks; math.comb(n, k) counts all picks. "
+            "math.comb returns 0 when n - c < k, which is exactly right.",
+        ],
+        2: [
+            "'passed' needs the program to reach its last line and exit with 0; an AssertionError "
+            "is 'failed'; any other exception is 'error'; running past the time limit is 'timeout'.",
+            "sys.exit(0) before the last line is not a pass. Check which exception json.loads('{') "
+            "raises, and whether x ever becomes negative in D.",
+        ],
+        3: [
+            "The completion is what comes after the prompt: the function's body, indented by 4 spaces.",
+            "A set removes duplicates; sorted() turns it back into a sorted list.",
+        ],
+    }
+)
+
+
+@guarded
+def check_pass_at_k(my_pass_at_k: Callable[[int, int, int], float]) -> Check:
+    """Exercise 1: ``my_pass_at_k(n, c, k)`` agrees with the unbiased estimator everywhere."""
+    cases = [(5, 1, 1), (5, 1, 2), (5, 2, 2), (10, 0, 3), (10, 8, 3), (20, 3, 10), (200, 7, 100)]
+    for n, c, k in cases:
+        got, expected = my_pass_at_k(n, c, k), pass_at_k(n, c, k)
+        if got is None or not math.isclose(got, expected, abs_tol=1e-9):
+            return not_yet(
+                f"for n={n}, c={c}, k={k} you returned {got!r}, expected {expected:.6f}."
+            )
+    return solved(f"your estimator matches on all {len(cases)} cases, including n - c < k.")
+
+
+@guarded
+def check_predictions(predictions: dict[str, str]) -> Check:
+    """Exercise 2: ``predictions`` maps each program letter to the status you expect."""
+    missing = sorted(set(PROGRAMS) - set(predictions or {}))
+    if missing:
+        return not_yet(f"predict every program; missing {missing}.")
+    unknown = {
+        k: v for k, v in predictions.items() if v not in ("passed", "failed", "timeout", "error")
+    }
+    if unknown:
+        return not_yet(f"statuses are 'passed', 'failed', 'timeout' or 'error', not {unknown}.")
+    actual = {letter: run_code(program, timeout=TIMEOUT) for letter, program in PROGRAMS.items()}
+    wrong = [letter for letter in PROGRAMS if predictions[letter] != actual[letter].status]
+    if wrong:
+        return not_yet(f"program(s) {wrong} ended differently. Try hint(2).")
+    return solved(
+        "you can read the sandbox's verdicts: "
+        + ", ".join(f"{letter}={result.status}" for letter, result in actual.items())
+    )
+
+
+@guarded
+def check_completion(completion: str) -> Check:
+    """Exercise 3: a completion that makes ``unique`` (HumanEval/34) pass its tests."""
+    if not isinstance(completion, str) or not completion.strip():
+        return not_yet("write the function body as a string, e.g. '    return ...\\n'.")
+    problem = next(p for p in load_humaneval() if p["task_id"] == EXERCISE_3_TASK)
+    result = check_solution(problem, completion)
+    if not result.passed:
+        return not_yet(f"the sandbox says {result.status}: {result.reason}")
+    return solved("HumanEval/34 passes in the sandbox.")
