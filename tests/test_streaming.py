@@ -215,3 +215,10 @@ def test_live_text_outside_a_notebook_prints_once(capsys):
     printed = capsys.readouterr().out
     assert printed.startswith("Hello") and "finish_reason=stop" in printed
     assert "partial" not in printed
+
+
+def test_a_stream_ended_before_any_text_says_to_send_again():
+    with FlakyStreamServer(PIECES, done_after=0) as server:
+        result = stream_chat(flaky_client(server), model=server.model, messages=MESSAGES)
+    assert not result.complete and "No text arrived" in result.advice
+    assert "resume_messages" not in result.advice

@@ -42,6 +42,7 @@ def test_chat_widget_has_stable_css_hooks(local_settings):
     ]:
         assert f"cookbook-chat-{name}" in part._dom_classes
     assert local_settings.model in chat.status.value
+    assert repr(chat) == f"<ChatWidget: {local_settings.model} (local); it shows in Jupyter>"
 
 
 def test_chat_widget_sends_its_system_prompt_and_temperature(local_settings):
@@ -107,8 +108,9 @@ def test_compare_streams_both_settings_side_by_side(local_settings):
     assert left["messages"] == [{"role": "user", "content": "Name a colour."}]
     assert right["messages"][0] == {"role": "system", "content": "Answer in French."}
     assert all("Blue." in pane.value for pane in widget.panes.values())
-    assert widget.status.value == "Done."
+    assert widget.status.value == "Done." and widget.results == results
     assert "cookbook-compare-left" in widget.panes["left"]._dom_classes
+    assert repr(widget).startswith("<CompareWidget: 'Name a colour.'")
 
 
 @pytest.mark.parametrize(

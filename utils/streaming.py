@@ -122,12 +122,14 @@ def interruption_advice(result: StreamResult) -> str:
     )
     error = result.error
     if error is None:  # the server ended the stream itself, without saying why
-        return (
+        why = (
             f"The stream ended after {result.content_chunks} text chunks without a "
             "finish_reason: the server closed it early, so the answer may be cut short (the "
-            "bundled llama.cpp server does this to a stream when another request arrives). "
-            f"{kept} {retry}"
+            "bundled llama.cpp server does this to a stream when another request arrives)."
         )
+        if not result.text:
+            return f"{why} No text arrived. What to do: send the request again."
+        return f"{why} {kept} {retry}"
     cause = error.__cause__ or error.__context__
     detail = f"{type(error).__name__}: {error}" + (
         f" (caused by {type(cause).__name__}: {cause})" if cause else ""

@@ -186,6 +186,11 @@ class ChatWidget(widgets.VBox):
         self._draw()
         self._set_status("Cleared.")
 
+    def __repr__(self) -> str:  # what views without widget support show instead of a dump
+        return (
+            f"<ChatWidget: {self.settings.model} ({self.settings.provider}); it shows in Jupyter>"
+        )
+
 
 class CompareWidget(widgets.VBox):
     """One prompt answered under two settings, streamed side by side."""
@@ -224,6 +229,7 @@ class CompareWidget(widgets.VBox):
         self.run_button.add_class("cookbook-compare-run")
         self.status.add_class("cookbook-compare-status")
         self.run_button.on_click(lambda _button: self.run())
+        self.results: dict[str, StreamResult] = {}  # the last run's answers, by side
         super().__init__([self.prompt_box, widgets.HBox(columns), self.run_button, self.status])
         self.add_class("cookbook-compare")
 
@@ -285,7 +291,13 @@ class CompareWidget(widgets.VBox):
         finally:
             self.run_button.disabled = False
         self.status.value = "Done."
+        self.results = results
         return results
+
+    def __repr__(self) -> str:  # what views without widget support show instead of a dump
+        return (
+            f"<CompareWidget: {self.prompt_box.value[:40]!r}, left vs right; it shows in Jupyter>"
+        )
 
 
 def compare(

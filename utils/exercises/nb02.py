@@ -84,8 +84,11 @@ def _recorded_stream(client, model: str, content: str, max_tokens: int) -> Recor
 def check_count_and_rebuild(count_and_rebuild: Callable, client, model: str) -> Check:
     """Exercise 1: ``count_and_rebuild(stream)`` returns (number of chunks, full text)."""
     stream = _recorded_stream(client, model, "Name three animals.", max_tokens=24)
-    got = count_and_rebuild(stream)
-    stream.drain()
+    try:
+        got = count_and_rebuild(stream)
+        stream.drain()
+    finally:
+        stream.close()  # whatever the learner's code did, free the connection
     if not (isinstance(got, tuple) and len(got) == 2):
         return not_yet(f"return a pair (chunks, text); you returned {got!r}.")
     chunks, text = got
@@ -108,7 +111,11 @@ def check_read_until(read_until: Callable, client, model: str) -> Check:
     stream = _recorded_stream(
         client, model, "Write three short sentences about the sea.", max_tokens=80
     )
-    got = read_until(stream, marker)
+    try:
+        got = read_until(stream, marker)
+    finally:
+        closed_by_learner = stream.closed
+        stream.close()
     read = stream.text()
     expected = read[: read.index(marker) + len(marker)] if marker in read else read
     if got != expected:
@@ -116,7 +123,7 @@ def check_read_until(read_until: Callable, client, model: str) -> Check:
             f"you returned {got!r}; the text up to the first {marker!r} is {expected!r}."
         )
     if marker in read:
-        if not stream.closed:
+        if not closed_by_learner:
             return not_yet("the text is right; now call stream.close() once you have it.")
         last = chunk_text(stream.handed_out[-1]) if stream.handed_out else ""
         if marker in read[: len(read) - len(last)]:  # it had arrived before the last chunk
