@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +151,36 @@ def test_alive_but_silent_server_is_reported_not_duplicated(own_state):
     finally:
         silent.kill()
         silent.wait()
+
+
+def test_temporary_server_leaves_the_shared_one_alone(local_settings):
+    shared = local_server.status()
+    state = (local_server.state_dir() / "local_server.json").read_text()
+    log = local_server.log_path().read_text()
+    with local_server.temporary_server() as spare:
+        assert spare.port != shared.port and local_server._answers(spare.port)
+        assert spare.log_path != shared.log_path and local_server.is_alive(spare)
+        local_server.kill(spare)  # a crash: SIGKILL, no clean shutdown
+        assert not local_server.is_alive(spare) and not local_server._answers(spare.port)
+    assert not Path(spare.log_path).exists()  # its log goes with it
+    assert (local_server.state_dir() / "local_server.json").read_text() == state
+    assert local_server.log_path().read_text().startswith(log[:200])
+    assert local_server.status() == shared
+
+
+def test_temporary_server_is_stopped_on_exit(local_settings):
+    with local_server.temporary_server() as spare:
+        pid = spare.pid
+    assert not local_server._alive(pid)
+
+
+def test_kill_refuses_servers_this_process_did_not_start():
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        info = local_server.ServerInfo(pid=other.pid, port=1, log_path="unused")
+        with pytest.raises(LocalServerError, match="use stop"):
+            local_server.kill(info)
+        assert other.poll() is None  # untouched
+    finally:
+        other.kill()
+        other.wait()

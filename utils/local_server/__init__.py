@@ -20,8 +20,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -137,9 +139,9 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _log_tail(lines: int = 15) -> str:
+def _log_tail(lines: int = 15, path: Path | None = None) -> str:
     try:
-        text = log_path().read_text(errors="replace").splitlines()
+        text = (path or log_path()).read_text(errors="replace").splitlines()
     except OSError:
         return "(no log written)"
     return "\n".join(text[-lines:]) or "(log is empty)"
@@ -161,8 +163,17 @@ def status(wait: float = 10.0) -> ServerInfo | None:
     return None
 
 
-def start(port: int | None = None, model: Path | None = None, timeout: float = 90.0) -> ServerInfo:
-    """Start a new server (first free port from ``port``) and wait until it answers."""
+def start(
+    port: int | None = None,
+    model: Path | None = None,
+    timeout: float = 90.0,
+    register: bool = True,
+) -> ServerInfo:
+    """Start a new server (first free port from ``port``) and wait until it answers.
+
+    ``register=False`` starts a throwaway server: it is not written to the state file (so
+    ``status()``, ``ensure_running()`` and ``stop()`` never see it) and logs to its own file.
+    """
     if importlib.util.find_spec("llama_cpp") is None:
         raise LocalServerError(
             f"llama-cpp-python is not installed, so the local model cannot run. Install it with:\n"
@@ -176,7 +187,8 @@ def start(port: int | None = None, model: Path | None = None, timeout: float = 9
             f"Ports {first}-{first + PORTS_TO_TRY - 1} are all busy. "
             "Set COOKBOOK_LOCAL_PORT to a free port and try again."
         )
-    with open(log_path(), "w") as log:
+    log_file = log_path() if register else _temporary_log_path()
+    with open(log_file, "w") as log:
         process = subprocess.Popen(
             server_command(model, candidates[0]),
             stdin=subprocess.DEVNULL,
@@ -185,24 +197,31 @@ def start(port: int | None = None, model: Path | None = None, timeout: float = 9
             start_new_session=True,  # outlives the kernel that started it; Ctrl-C won't kill it
         )
     _children[process.pid] = process
-    info = ServerInfo(pid=process.pid, port=candidates[0], log_path=str(log_path()))
+    info = ServerInfo(pid=process.pid, port=candidates[0], log_path=str(log_file))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             _children.pop(process.pid, None)
             raise LocalServerError(
                 f"The local model server exited (code {process.returncode}) while starting. "
-                f"Last lines of {info.log_path}:\n{_log_tail()}"
+                f"Last lines of {info.log_path}:\n{_log_tail(path=log_file)}"
             )
         if _answers(info.port, timeout=1.0):
-            _state_file().write_text(json.dumps(asdict(info)))
+            if register:
+                _state_file().write_text(json.dumps(asdict(info)))
             return info
         time.sleep(0.2)
     _terminate(process.pid)
     raise LocalServerError(
         f"The local model server did not answer within {timeout:.0f} s. "
-        f"Last lines of {info.log_path}:\n{_log_tail()}"
+        f"Last lines of {info.log_path}:\n{_log_tail(path=log_file)}"
     )
+
+
+def _temporary_log_path() -> Path:
+    handle, name = tempfile.mkstemp(prefix="temporary_server_", suffix=".log", dir=state_dir())
+    os.close(handle)
+    return Path(name)
 
 
 @contextlib.contextmanager
@@ -264,6 +283,46 @@ def stop() -> bool:
         _terminate(info.pid)
     _state_file().unlink(missing_ok=True)
     return running
+
+
+@contextlib.contextmanager
+def temporary_server(port: int | None = None, timeout: float = 90.0) -> Iterator[ServerInfo]:
+    """A second, throwaway server for one demo or test; stopped (and its log removed) on exit.
+
+    It never touches the shared server's state file or log, so killing it is harmless::
+
+        with local_server.temporary_server() as spare:
+            ...  # talk to spare.base_url; local_server.kill(spare) to simulate a crash
+    """
+    with _start_lock():  # never pick the same free port as a shared server starting now
+        info = start(port, timeout=timeout, register=False)
+    try:
+        yield info
+    finally:
+        child = _children.pop(info.pid, None)
+        if child is not None and child.poll() is None:  # still ours and running: stop it
+            _children[info.pid] = child
+            _terminate(info.pid)
+        Path(info.log_path).unlink(missing_ok=True)
+
+
+def kill(info: ServerInfo) -> None:
+    """Kill a server this process started, at once (SIGKILL), as a crash would: answers cut."""
+    child = _children.pop(info.pid, None)
+    if child is None:
+        raise LocalServerError(
+            "kill() stops only a server this Python process started (for example with "
+            "temporary_server()). To stop the shared server, use stop()."
+        )
+    if child.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(info.pid, signal.SIGKILL)  # the server leads its own process group
+    child.wait(timeout=10)  # reap it, so it is not left as a zombie
+
+
+def is_alive(info: ServerInfo) -> bool:
+    """True while the server process of ``info`` is running (answering or not)."""
+    return _alive(info.pid)
 
 
 def main(argv: list[str] | None = None) -> int:

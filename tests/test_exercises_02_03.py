@@ -1,0 +1,153 @@
+"""The self-checks of notebooks 02 and 03 accept right answers and explain wrong ones."""
+
+import openai
+
+from utils import get_client
+from utils.exercises import nb02, nb03
+
+
+def count_and_rebuild(stream):
+    chunks, text = 0, ""
+    for chunk in stream:
+        chunks += 1
+        if chunk.choices and chunk.choices[0].delta.content:
+            text += chunk.choices[0].delta.content
+    return chunks, text
+
+
+def test_count_and_rebuild_check(local_settings):
+    client, model = get_client(local_settings), local_settings.model
+    assert nb02.check_count_and_rebuild(count_and_rebuild, client, model).solved
+
+    def text_chunks_only(stream):
+        chunks, text = count_and_rebuild(stream)
+        return chunks - 2, text
+
+    wrong = nb02.check_count_and_rebuild(text_chunks_only, client, model)
+    assert not wrong.solved and "including the first one" in wrong.message
+
+    def stub(stream):
+        raise NotImplementedError
+
+    assert "not started" in nb02.check_count_and_rebuild(stub, client, model).message
+
+
+def read_until(stream, marker):
+    text = ""
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            text += chunk.choices[0].delta.content
+        if marker in text:
+            stream.close()
+            return text[: text.index(marker) + len(marker)]
+    return text
+
+
+def test_read_until_check(local_settings):
+    client, model = get_client(local_settings), local_settings.model
+    assert nb02.check_read_until(read_until, client, model).solved
+
+    def never_closes(stream, marker):
+        text = ""
+        for chunk in stream:
+            text += (chunk.choices[0].delta.content or "") if chunk.choices else ""
+            if marker in text:
+                return text[: text.index(marker) + len(marker)]
+        return text
+
+    unclosed = nb02.check_read_until(never_closes, client, model)
+    assert not unclosed.solved and "stream.close()" in unclosed.message
+
+    def reads_everything(stream, marker):
+        _, text = count_and_rebuild(stream)
+        stream.close()
+        return text[: text.index(marker) + len(marker)] if marker in text else text
+
+    late = nb02.check_read_until(reads_everything, client, model)
+    assert not late.solved and "kept reading" in late.message
+
+
+def collect_partial(stream):
+    text = ""
+    try:
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                text += chunk.choices[0].delta.content
+    except openai.APIConnectionError as error:
+        return text, error
+    return text, None
+
+
+def test_collect_partial_check():
+    assert nb02.check_collect_partial(collect_partial).solved
+    raising = nb02.check_collect_partial(count_and_rebuild)
+    assert not raising.solved and "APIConnectionError" in raising.message
+
+    def loses_text(stream):
+        text, error = collect_partial(stream)
+        return ("", error) if error else (text, None)
+
+    assert "expected 'The sea is '" in nb02.check_collect_partial(loses_text).message
+
+
+def trim_oldest(messages, budget, count_tokens):
+    kept = list(messages)
+    while count_tokens(kept) > budget and len(kept) > 2:
+        del kept[1]
+    return kept
+
+
+def test_trim_oldest_check():
+    assert nb03.check_trim_oldest(trim_oldest).solved
+
+    def newest_first(messages, budget, count_tokens):
+        kept = list(messages)
+        while count_tokens(kept) > budget and len(kept) > 2:
+            del kept[-2]
+        return kept
+
+    assert "expected" in nb03.check_trim_oldest(newest_first).message
+
+    def in_place(messages, budget, count_tokens):
+        while count_tokens(messages) > budget and len(messages) > 2:
+            del messages[1]
+        return messages
+
+    assert "work on a copy" in nb03.check_trim_oldest(in_place).message
+
+
+FEW_SHOT = [
+    {"role": "system", "content": "Classify each review as positive or negative."},
+    {"role": "user", "content": "I loved every minute of it."},
+    {"role": "assistant", "content": "positive"},
+    {"role": "user", "content": "Terrible service, never again."},
+    {"role": "assistant", "content": "negative"},
+    {"role": "user", "content": "Great value and friendly staff."},
+    {"role": "assistant", "content": "positive"},
+    {"role": "user", "content": "The food was cold and bland."},
+    {"role": "assistant", "content": "negative"},
+]
+
+
+def test_few_shot_check(local_settings):
+    client, model = get_client(local_settings), local_settings.model
+    verdict = nb03.check_few_shot(FEW_SHOT, client, model)
+    assert verdict.solved and "bare label" in verdict.message
+    assert "system message" in nb03.check_few_shot(FEW_SHOT[1:], client, model).message
+    assert "two user" in nb03.check_few_shot(FEW_SHOT[:3], client, model).message
+    bad_label = [*FEW_SHOT[:2], {"role": "assistant", "content": "Positive!"}, *FEW_SHOT[3:]]
+    assert "exactly one of" in nb03.check_few_shot(bad_label, client, model).message
+
+
+def wrap_untrusted(text):
+    return nb03.TAG_OPEN + text.replace("<", "&lt;").replace(">", "&gt;") + nb03.TAG_CLOSE
+
+
+def test_wrap_untrusted_check():
+    assert nb03.check_wrap_untrusted(wrap_untrusted).solved
+    naive = nb03.check_wrap_untrusted(lambda t: nb03.TAG_OPEN + t + nb03.TAG_CLOSE)
+    assert not naive.solved and "survives" in naive.message
+    lossy = nb03.check_wrap_untrusted(lambda t: nb03.TAG_OPEN + nb03.TAG_CLOSE)
+    assert not lossy.solved and "lost" in lossy.message
+    unwrapped = nb03.check_wrap_untrusted(lambda t: t)
+    assert not unwrapped.solved and "return <user_input>" in unwrapped.message
