@@ -152,3 +152,28 @@ def test_notebook_01_runs_in_the_browser_and_the_model_answers(page, jupyterlab)
     assert len(answer.strip()) > 20, f"no model answer under the seed's example: {answer!r}"
     describe = page.locator(".jp-OutputArea-output", has_text="Using local SmolLM2-135M-Instruct")
     assert describe.count() >= 1
+
+
+def test_chat_widget_renders_and_streams_a_reply(page, jupyterlab):
+    """After Run All (previous test), the chat box in notebook 01 answers a typed message."""
+    chat = page.locator(".cookbook-chat").first
+    chat.scroll_into_view_if_needed()
+    assert chat.is_visible(), "the ChatWidget did not render"
+    before = page.locator(".cookbook-chat-transcript .cookbook-chat-assistant").count()
+    chat.locator(".cookbook-chat-message textarea").fill("Name three colours.")
+    chat.locator("button.cookbook-chat-send").click()
+
+    # Sample the reply while it streams: it must be seen growing, not appear all at once.
+    lengths, deadline = [], time.monotonic() + 300
+    replies = chat.locator(".cookbook-chat-transcript .cookbook-chat-assistant")
+    while time.monotonic() < deadline:
+        if replies.count() > before:
+            lengths.append(len(replies.last.inner_text()))
+            if chat.locator(".cookbook-chat-streaming").count() == 0 and lengths[-1] > 0:
+                break
+        time.sleep(0.05)
+    page.screenshot(path=ARTIFACTS / "browser-01-chat-widget.png")
+    assert chat.locator(".cookbook-chat-status").inner_text().startswith("Done:")
+    growing = sorted(set(lengths))
+    assert len(growing) >= 3, f"the reply did not stream (lengths seen: {growing})"
+    assert len(replies.last.inner_text()) > len("Assistant: ")

@@ -124,8 +124,9 @@ def interruption_advice(result: StreamResult) -> str:
     if error is None:  # the server ended the stream itself, without saying why
         why = (
             f"The stream ended after {result.content_chunks} text chunks without a "
-            "finish_reason: the server closed it early, so the answer may be cut short (the "
-            "bundled llama.cpp server does this to a stream when another request arrives)."
+            "finish_reason: the server closed it early, so the answer may be cut short (a "
+            "llama-cpp-python server started with its default interrupt_requests=True does "
+            "this to a stream when another request arrives)."
         )
         if not result.text:
             return f"{why} No text arrived. What to do: send the request again."

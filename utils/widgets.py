@@ -76,7 +76,12 @@ class ChatWidget(widgets.VBox):
             value=system, description="System", rows=2, layout=widgets.Layout(width="100%")
         )
         self.temperature_slider = widgets.FloatSlider(
-            value=temperature, min=0.0, max=1.5, step=0.1, description="Temperature"
+            value=temperature,
+            min=0.0,
+            max=1.5,
+            step=0.1,
+            description="Temperature",
+            style={"description_width": "initial"},  # show the whole label
         )
         self.transcript = widgets.HTML(
             layout=widgets.Layout(

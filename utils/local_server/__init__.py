@@ -99,6 +99,9 @@ def server_command(model: Path, port: int) -> list[str]:
         "--n_threads", threads,
         "--n_threads_batch", threads,
         "--seed", str(SEED),
+        # Queue concurrent requests instead of cutting the stream in progress (the upstream
+        # default), so notebooks in several kernels can share one server safely.
+        "--interrupt_requests", "false",
     ]  # fmt: skip
 
 
