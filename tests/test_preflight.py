@@ -46,3 +46,21 @@ def test_bad_setting_fails_the_backend_check(monkeypatch):
     monkeypatch.setenv("COOKBOOK_PROVIDER", "nonsense")
     (result,) = preflight.check_backend()
     assert not result.ok and "COOKBOOK_PROVIDER" in result.advice
+
+
+def test_world_readable_env_file_is_flagged(monkeypatch):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(dir="/tmp") as name:  # /tmp: every user may enter
+        folder = Path(name)
+        folder.chmod(0o755)
+        monkeypatch.setattr("utils.paths.repo_root", lambda: folder)
+        assert preflight.check_dotenv().ok  # no .env at all
+        dotenv = folder / ".env"
+        dotenv.write_text("DASHSCOPE_API_KEY=x\n")
+        dotenv.chmod(0o644)
+        result = preflight.check_dotenv()
+        assert not result.ok and "chmod 600" in result.advice
+        dotenv.chmod(0o600)
+        assert preflight.check_dotenv().ok

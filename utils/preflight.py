@@ -81,6 +81,19 @@ def check_disk(minimum_gb: float = 1.0) -> Result:
     )
 
 
+def check_dotenv() -> Result:
+    from utils.evals.sandbox import world_readable_dotenv
+    from utils.paths import repo_root
+
+    exposed = world_readable_dotenv(repo_root())
+    if exposed is not None:
+        return Result(
+            ".env permissions", False, f"{exposed} is readable by every user",
+            f"chmod 600 {exposed}  (model-written code runs in the sandbox as another user)",
+        )  # fmt: skip
+    return Result(".env permissions", True, "no .env readable by other users")
+
+
 def check_backend() -> list[Result]:
     """Resolve the settings, reach the backend and time one short answer."""
     from utils import describe_backend, explain, get_client, load_settings
@@ -123,6 +136,7 @@ CHECKS: list[Callable[[], Result | list[Result]]] = [
     check_packages,
     check_data,
     check_disk,
+    check_dotenv,
     check_backend,
 ]
 
