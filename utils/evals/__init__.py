@@ -5,3 +5,43 @@ Public API (other code and tests rely on these names): ``format_mcq``, ``extract
 evaluation runner and the statistics helpers. Each lives in a small submodule and is
 re-exported here.
 """
+
+from utils.evals.judge import (  # noqa: F401 (re-exported)
+    ARENA_HARD_STYLE,
+    VERDICTS,
+    JudgePrompt,
+    PairJudgement,
+    combine_verdicts,
+    judge_messages,
+    judge_pair,
+    judge_pairs,
+    mt_bench_pair_prompt,
+    parse_verdict,
+    position_bias,
+    swap_verdict,
+)
+from utils.evals.mcq import LETTERS, extract_choice, format_mcq  # noqa: F401 (re-exported)
+from utils.evals.ranking import (  # noqa: F401 (re-exported)
+    bootstrap_bradley_terry,
+    bradley_terry,
+    simulate_battles,
+    win_probability,
+)
+from utils.evals.runner import (  # noqa: F401 (re-exported)
+    Outcome,
+    ResponseCache,
+    read_batch_output,
+    request_key,
+    run,
+    write_batch_file,
+)
+from utils.evals.stats import (  # noqa: F401 (re-exported)
+    Accuracy,
+    accuracy_ci,
+    accuracy_table,
+    bootstrap_ci,
+    cohen_kappa,
+    p_value_vs_random,
+    random_baseline,
+    wilson_ci,
+)
