@@ -116,6 +116,7 @@ def test_a_judge_that_always_picks_the_first_answer_is_caught(scripted_api):
     judged = asyncio.run(judge_pairs(pairs, client=api.client(), model="judge"))
     assert api.hits == 6
     assert list(judged["outcome"]) == ["tie"] * 3
+    assert list(judged["text_ab"]) == ["[[A>>B]]"] * 3
     bias = position_bias(judged["verdict_ab"], judged["verdict_ba"])
     assert bias["first_shown_wins"] == 1.0 and bias["orders_agree"] == 0.0
     assert bias["readable"] == 6 and bias["unreadable"] == 0

@@ -96,6 +96,15 @@ def test_accuracy_table_has_one_row_per_group():
         accuracy_table(results, by="subject")
 
 
+def test_accuracy_table_can_use_wilson_intervals():
+    results = pd.DataFrame({"g": ["x"] * 3, "correct": [False] * 3, "n_options": [4] * 3})
+    assert tuple(accuracy_table(results, by="g").loc["x", ["low", "high"]]) == (0.0, 0.0)
+    wilson = accuracy_table(results, by="g", interval="wilson").loc["x"]
+    assert (wilson["low"], wilson["high"]) == pytest.approx(wilson_ci(0, 3))
+    with pytest.raises(ValueError, match="interval"):
+        accuracy_table(results, by="g", interval="exact")
+
+
 def test_cohen_kappa_hand_computed():
     # observed 0.75; chance = 0.5 * 0.25 + 0.5 * 0.75 = 0.5; kappa = (0.75 - 0.5) / 0.5
     assert cohen_kappa([1, 1, 0, 0], [1, 0, 0, 0]) == pytest.approx(0.5)

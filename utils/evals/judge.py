@@ -158,7 +158,8 @@ async def judge_pairs(
 ) -> pd.DataFrame:
     """Judge every row (``question``, ``answer_a``, ``answer_b``) in both orders with the runner.
 
-    Returns ``pairs`` with ``verdict_ab``, ``verdict_ba``, ``outcome`` and ``error`` added.
+    Returns ``pairs`` with ``verdict_ab``, ``verdict_ba``, ``outcome``, ``error`` and the
+    judge's replies ``text_ab`` and ``text_ba`` added.
     """
     missing = {"question", "answer_a", "answer_b"} - set(pairs.columns)
     if missing:
@@ -184,6 +185,8 @@ async def judge_pairs(
     judged["outcome"] = pd.Series(combined, index=pairs.index, dtype=object)
     errors = [a.error or b.error for a, b in zip(first, second, strict=True)]
     judged["error"] = pd.Series(errors, index=pairs.index, dtype=object)
+    judged["text_ab"] = pd.Series([o.text for o in first], index=pairs.index, dtype=object)
+    judged["text_ba"] = pd.Series([o.text for o in second], index=pairs.index, dtype=object)
     return judged
 
 

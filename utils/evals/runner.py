@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import openai
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 BATCH_URL = "/v1/chat/completions"  # the endpoint path both Batch APIs expect in each line
 
@@ -124,7 +124,7 @@ async def run(
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     base_url = str(client.base_url)
     gate = asyncio.Semaphore(concurrency)
-    bar = tqdm(total=len(requests), desc="requests", disable=not progress)
+    bar = tqdm(total=len(requests), desc="requests", disable=not progress, mininterval=2.0)
 
     async def one(request: dict) -> Outcome:
         hit = cache.get(request, base_url) if cache is not None else None

@@ -105,23 +105,33 @@ def accuracy_table(
     by: str,
     correct: str = "correct",
     n_options: str = "n_options",
+    interval: str = "bootstrap",
     confidence: float = 0.95,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Per-group ``n``, ``accuracy``, bootstrap ``low``/``high`` and the ``random`` baseline."""
+    """Per group: ``n``, ``accuracy``, its ``low``/``high`` interval and the ``random`` baseline.
+
+    ``interval`` is ``"bootstrap"`` or ``"wilson"`` (better for a handful of questions).
+    """
+    if interval not in ("bootstrap", "wilson"):
+        raise ValueError(f"interval must be 'bootstrap' or 'wilson', got {interval!r}")
     for column in (by, correct, n_options):
         if column not in results.columns:
             raise ValueError(f"results has no column {column!r}; it has {list(results.columns)}")
     rows = []
     for group, part in results.groupby(by, sort=True):
-        accuracy = accuracy_ci(part[correct].astype(bool), confidence=confidence, seed=seed)
+        hits = part[correct].astype(bool)
+        if interval == "bootstrap":
+            low, high = bootstrap_ci(hits, confidence=confidence, seed=seed)
+        else:
+            low, high = wilson_ci(int(hits.sum()), len(hits), confidence)
         rows.append(
             {
                 by: group,
-                "n": accuracy.n,
-                "accuracy": accuracy.value,
-                "low": accuracy.low,
-                "high": accuracy.high,
+                "n": len(hits),
+                "accuracy": float(hits.mean()),
+                "low": low,
+                "high": high,
                 "random": random_baseline(part[n_options].tolist()),
             }
         )
