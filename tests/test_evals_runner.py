@@ -103,6 +103,8 @@ def test_bad_requests_are_refused_before_any_call(scripted_api):
     api = scripted_api()
     with pytest.raises(ValueError, match="'model' and 'messages'"):
         asyncio.run(run([{"messages": []}], api.client(), progress=False))
+    with pytest.raises(ValueError, match="stream"):
+        asyncio.run(run(requests_for(["x"], stream=True), api.client(), progress=False))
     with pytest.raises(ValueError, match="concurrency"):
         asyncio.run(run(requests_for(["x"]), api.client(), concurrency=0, progress=False))
     assert api.hits == 0

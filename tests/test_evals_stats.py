@@ -22,6 +22,10 @@ def test_wilson_matches_hand_computed_values():
     low, high = wilson_ci(0, 3)
     assert low == 0.0
     assert high == pytest.approx(0.56150, abs=1e-4)
+    assert wilson_ci(3, 3)[1] == 1.0
+    for k in range(4):  # the interval always contains the observed share
+        low, high = wilson_ci(k, 3)
+        assert low <= k / 3 <= high
     low, high = wilson_ci(5, 10)  # symmetric around one half
     assert (low, high) == pytest.approx((0.23659, 0.76341), abs=1e-4)
 

@@ -109,6 +109,8 @@ def _check(requests: Sequence[dict]) -> None:
                 f"request {index} must be a dict with at least 'model' and 'messages' (the "
                 "arguments of client.chat.completions.create)"
             )
+        if request.get("stream"):
+            raise ValueError(f"request {index} has stream=True: the runner needs whole responses")
 
 
 async def run(
