@@ -62,6 +62,8 @@ CASES = [
     ("The answer is a matter of debate.", 10, None),
     ("A good question! Ribosomes probably came first.", 10, None),
     ("Vitamin C is correct for scurvy.", 10, None),
+    ("A. Polygenic inheritance without any modifiers\nB. Genetic drift", 10, None),  # a list
+    ("A. aaab\nThe output of the code is 'aaab'.", 10, "A"),
     ("The answer is not C.", 10, None),
     ("  d ", 10, None),
     ("", 10, None),

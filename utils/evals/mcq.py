@@ -61,6 +61,7 @@ _IS_CORRECT = re.compile(  # "Option C is correct", "(C) is the right answer", "
 _BOXED = re.compile(r"\\boxed\{\s*(?:\\text\{\s*)?\(?([A-J])\)?\s*\}")  # LaTeX \boxed{C}
 _ALONE = re.compile(r"^\s*\(?([A-J])\)?[.):]?\s*$")  # the whole answer is one letter
 _LEADING = re.compile(r"^\s*\(?([A-J])(?:\)|\.|:|\s+-)\s")  # "C. Ribosome ...", "(C) ..."
+_OPTION_LINE = re.compile(r"^\s*\(?([A-J])(?:\)|\.|:)\s", re.MULTILINE)  # a line "B. ..."
 _ALTERNATIVE = re.compile(r"^\s*(?:,|or|and|/)\s*\(?[A-J]\)?(?![\w'’])")  # "(A) or (B)"
 
 
@@ -92,6 +93,8 @@ def extract_choice(text: str | None, n_options: int = 10) -> str | None:
             return None  # "the answer is (A) or (B)" commits to neither
     elif match := _ALONE.match(text) or _LEADING.match(text):
         letter = match.group(1)
+        if len(set(_OPTION_LINE.findall(text))) > 1:
+            return None  # "A. ...\nB. ...": the reply lists the options, it does not choose
     else:
         return None
     return letter if letter in LETTERS[:n_options] else None
