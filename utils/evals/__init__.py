@@ -10,7 +10,36 @@ from utils.evals.code_answers import (  # noqa: F401 (re-exported)
     code_segments,
     extract_completion,
 )
+from utils.evals.judge import (  # noqa: F401 (re-exported)
+    ARENA_HARD_STYLE,
+    VERDICTS,
+    JudgePrompt,
+    PairJudgement,
+    combine_verdicts,
+    judge_messages,
+    judge_pair,
+    judge_pairs,
+    mt_bench_pair_prompt,
+    parse_verdict,
+    position_bias,
+    swap_verdict,
+)
+from utils.evals.mcq import LETTERS, extract_choice, format_mcq  # noqa: F401 (re-exported)
 from utils.evals.passk import mean_pass_at_k, naive_pass_at_k, pass_at_k  # noqa: F401 (re-exported)
+from utils.evals.ranking import (  # noqa: F401 (re-exported)
+    bootstrap_bradley_terry,
+    bradley_terry,
+    simulate_battles,
+    win_probability,
+)
+from utils.evals.runner import (  # noqa: F401 (re-exported)
+    Outcome,
+    ResponseCache,
+    read_batch_output,
+    request_key,
+    run,
+    write_batch_file,
+)
 from utils.evals.sandbox import (  # noqa: F401 (re-exported)
     Limits,
     RunResult,
@@ -20,4 +49,14 @@ from utils.evals.sandbox import (  # noqa: F401 (re-exported)
     mbpp_program,
     run_code,
     sandbox_features,
+)
+from utils.evals.stats import (  # noqa: F401 (re-exported)
+    Accuracy,
+    accuracy_ci,
+    accuracy_table,
+    bootstrap_ci,
+    cohen_kappa,
+    p_value_vs_random,
+    random_baseline,
+    wilson_ci,
 )

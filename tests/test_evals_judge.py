@@ -1,0 +1,168 @@
+"""utils.evals.judge: verdict parsing, the swap, combining both orders, judging real calls."""
+
+import asyncio
+import re
+
+import openai
+import pandas as pd
+import pytest
+
+from tests.scripted_api import completion, scripted_servers
+from utils import get_async_client
+from utils.evals import (
+    ARENA_HARD_STYLE,
+    VERDICTS,
+    combine_verdicts,
+    judge_messages,
+    judge_pair,
+    judge_pairs,
+    mt_bench_pair_prompt,
+    parse_verdict,
+    position_bias,
+    swap_verdict,
+)
+
+REPLIES = [
+    ("My final verdict is: [[A>B]]", "A>B"),
+    ("Assistant B is far better. [[B>>A]]", "B>>A"),
+    ("[[ B > A ]]", "B>A"),
+    ("Both fine. Verdict: [[A=B]]. Again: [[A=B]]", "A=B"),
+    ("[[A>>B]] but on reflection [[B>A]]", None),  # conflicting labels
+    ("The answer is [A>>B]", None),  # single brackets: not the asked-for format
+    ("[[A>>B]] much better\n[[A>B]] slightly\n[[A=B]] tie\n[[B>A]]\n[[B>>A]]", None),  # the list
+    ("Assistant A is clearly better.", None),  # a view, but no label: not guessed
+    ("[[A]]", None),  # an MT-Bench label is not an Arena-Hard one
+    ("", None),
+    (None, None),
+]
+
+
+@pytest.fixture
+def scripted_api():
+    """``scripted_api(reply=None, delay=0.0)`` → a ScriptedAPI on loopback that counts hits."""
+    with scripted_servers() as make:
+        yield make
+
+
+@pytest.mark.parametrize("text, expected", REPLIES)
+def test_parse_verdict(text, expected):
+    assert parse_verdict(text) == expected
+
+
+def test_mt_bench_labels_map_to_verdicts():
+    prompt = mt_bench_pair_prompt()
+    assert [parse_verdict(f"[[{x}]]", prompt) for x in "ABC"] == ["A>B", "B>A", "A=B"]
+    assert parse_verdict("[[A>B]]", prompt) is None
+    assert "{answer_a}" in prompt.template and "[[C]]" in prompt.system
+
+
+def test_swap_undoes_itself_and_rejects_non_verdicts():
+    assert [swap_verdict(v) for v in VERDICTS] == list(reversed(VERDICTS))
+    assert all(swap_verdict(swap_verdict(v)) == v for v in VERDICTS)
+    with pytest.raises(ValueError):
+        swap_verdict("A>>>B")
+
+
+@pytest.mark.parametrize(
+    "ab, ba, expected",
+    [
+        ("A>>B", "B>>A", "model_a"),  # consistent: a wins in both orders
+        ("B>A", "A>B", "model_b"),  # consistent: b wins in both orders
+        ("A>>B", "A>>B", "tie"),  # always the first shown: pure position bias cancels out
+        ("A>B", "A=B", "model_a"),  # +1 and 0
+        ("A>B", "A>>B", "model_b"),  # +1 and -2
+        ("A=B", "A=B", "tie"),
+        (None, "A>B", None),  # an unreadable verdict makes the pair unreadable
+        ("A>B", None, None),
+    ],
+)
+def test_combine_both_orders(ab, ba, expected):
+    assert combine_verdicts(ab, ba) == expected
+
+
+def test_judge_messages_show_answer_a_first():
+    messages = judge_messages("Q?", "first answer", "second answer")
+    assert [m["role"] for m in messages] == ["system", "user"]
+    user = messages[1]["content"]
+    assert user.index("first answer") < user.index("second answer")
+    assert user.rstrip().endswith("[[B>>A]] assistant B is much better")
+
+
+def _judge_preferring(word: str):
+    """A scripted judge that prefers the answer containing ``word``, wherever it is shown."""
+
+    def reply(body):
+        text = body["messages"][-1]["content"]
+        a_part = re.search(r"Assistant A's Answer\|>\n(.*?)\n<\|The End", text, re.S).group(1)
+        return 200, completion("[[A>>B]]" if word in a_part else "[[B>>A]]")
+
+    return reply
+
+
+def test_judge_pair_asks_twice_and_undoes_the_swap(scripted_api):
+    api = scripted_api(_judge_preferring("GOOD"))
+    client = openai.OpenAI(api_key="sk-" + "cd" * 10, base_url=api.base_url, max_retries=0)
+    judged = judge_pair("Q?", "BAD answer", "GOOD answer", client=client, model="judge")
+    assert api.hits == 2
+    assert (judged.verdict_ab, judged.verdict_ba) == ("B>>A", "A>>B")
+    assert judged.outcome == "model_b"
+
+
+def test_a_judge_that_always_picks_the_first_answer_is_caught(scripted_api):
+    api = scripted_api(lambda body: (200, completion("[[A>>B]]")))
+    pairs = pd.DataFrame(
+        {"question": ["q1", "q2", "q3"], "answer_a": ["x", "y", "z"], "answer_b": ["u", "v", "w"]}
+    )
+    judged = asyncio.run(judge_pairs(pairs, client=api.client(), model="judge"))
+    assert api.hits == 6
+    assert list(judged["outcome"]) == ["tie"] * 3
+    assert list(judged["text_ab"]) == ["[[A>>B]]"] * 3
+    bias = position_bias(judged["verdict_ab"], judged["verdict_ba"])
+    assert bias["first_shown_wins"] == 1.0 and bias["orders_agree"] == 0.0
+    assert bias["readable"] == 6 and bias["unreadable"] == 0
+
+
+def test_unreadable_and_failed_judgements_are_counted(scripted_api):
+    def reply(body):
+        text = body["messages"][-1]["content"]
+        if "FAIL" in text:
+            return 400, {"error": {"message": "too long", "type": "invalid_request_error"}}
+        return 200, completion("[[A>B]]" if "good" in text else "I think A.")
+
+    api = scripted_api(reply)
+    pairs = pd.DataFrame(
+        {
+            "question": ["good", "vague", "FAIL"],
+            "answer_a": ["1", "2", "3"],
+            "answer_b": ["4", "5", "6"],
+        }
+    )
+    judged = asyncio.run(judge_pairs(pairs, client=api.client(), model="judge"))
+    assert list(judged["outcome"]) == ["tie", None, None]
+    assert judged["error"].notna().tolist() == [False, False, True]
+    bias = position_bias(judged["verdict_ab"], judged["verdict_ba"])
+    assert bias["readable"] == 2 and bias["unreadable"] == 4
+
+
+def test_judge_pairs_needs_the_columns():
+    with pytest.raises(ValueError, match="answer_b"):
+        asyncio.run(
+            judge_pairs(
+                pd.DataFrame({"question": ["q"], "answer_a": ["a"]}), client=None, model="m"
+            )
+        )
+
+
+def test_the_local_model_can_be_asked_to_judge(local_settings):
+    pairs = pd.DataFrame({"question": ["What is 2 + 2?"], "answer_a": ["4"], "answer_b": ["5"]})
+    client = get_async_client(local_settings)
+    judged = asyncio.run(
+        judge_pairs(pairs, client=client, model=local_settings.model, max_tokens=24)
+    )
+    assert judged["error"].isna().all()  # the requests are valid for a real server
+    assert set(judged["verdict_ab"]) | set(judged["verdict_ba"]) <= {*VERDICTS, None}
+    assert judged["outcome"].iloc[0] in {"model_a", "model_b", "tie", None}
+
+
+def test_the_course_prompt_uses_the_arena_hard_labels():
+    assert all(f"[[{v}]]" in ARENA_HARD_STYLE.template for v in VERDICTS)

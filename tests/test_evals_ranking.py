@@ -1,0 +1,94 @@
+"""utils.evals.ranking: Bradley–Terry by maximum likelihood, against known answers."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from utils.evals import bootstrap_bradley_terry, bradley_terry, simulate_battles, win_probability
+
+TRUTH = {"alpha": 1200.0, "beta": 1100.0, "gamma": 1000.0, "delta": 900.0, "epsilon": 800.0}
+
+
+def battles(rows):
+    return pd.DataFrame(rows, columns=["model_a", "model_b", "winner"])
+
+
+def test_two_models_match_the_closed_form():
+    # 3 wins of 4: p_a / (p_a + p_b) = 3/4, so the gap is 400 * log10(3) = 190.85 points
+    ratings = bradley_terry(battles([("a", "b", "model_a")] * 3 + [("b", "a", "model_a")]))
+    assert ratings["a"] - ratings["b"] == pytest.approx(400 * math.log10(3), abs=1e-6)
+    assert ratings.mean() == pytest.approx(1000)
+
+
+def test_a_tie_counts_as_half_a_win_each():
+    # a: 2 wins + 2 ties of 4 = 3 "wins" of 4, the same as above
+    rows = [("a", "b", "model_a")] * 2 + [("a", "b", "tie")] * 2
+    ratings = bradley_terry(battles(rows))
+    assert ratings["a"] - ratings["b"] == pytest.approx(400 * math.log10(3), abs=1e-6)
+    level = bradley_terry(battles([("a", "b", "tie")] * 3))
+    assert level["a"] == pytest.approx(level["b"])
+
+
+def test_recovers_a_known_ordering_from_simulated_battles():
+    simulated = simulate_battles(TRUTH, n_battles=3000, seed=1)
+    ratings = bradley_terry(simulated)
+    assert list(ratings.index) == list(TRUTH)  # highest first, the true order
+    truth = pd.Series(TRUTH)
+    assert (ratings - truth[ratings.index]).abs().max() < 40  # truth's mean is 1000 too
+
+
+def test_random_ties_shrink_gaps_but_keep_the_order():
+    ratings = bradley_terry(simulate_battles(TRUTH, n_battles=3000, tie_rate=0.3, seed=2))
+    assert list(ratings.index) == list(TRUTH)
+    assert ratings["alpha"] - ratings["epsilon"] < TRUTH["alpha"] - TRUTH["epsilon"]
+
+
+def test_bootstrap_intervals_contain_the_truth_most_of_the_time():
+    truth = {"w": 1150.0, "x": 1050.0, "y": 950.0, "z": 850.0}
+    covered = []
+    for seed in range(8):
+        simulated = simulate_battles(truth, n_battles=300, seed=100 + seed)
+        table = bootstrap_bradley_terry(simulated, rounds=60, seed=seed)
+        covered += [table.loc[m, "low"] <= truth[m] <= table.loc[m, "high"] for m in truth]
+    assert np.mean(covered) >= 0.75  # nominal 95%; 32 small-sample intervals, 60 resamples each
+    assert (table["low"] <= table["rating"]).all() and (table["rating"] <= table["high"]).all()
+
+
+def test_an_unbeaten_model_needs_a_prior():
+    rows = [("a", "b", "model_a"), ("a", "c", "model_a"), ("b", "c", "model_a")]
+    with pytest.raises(ValueError, match="prior=1.0"):
+        bradley_terry(battles(rows))
+    ratings = bradley_terry(battles(rows), prior=1.0)
+    assert list(ratings.index) == ["a", "b", "c"]
+    assert np.isfinite(ratings).all()
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        ([("a", "b", "a")], "winner must be one of"),
+        ([("a", "a", "tie")], "cannot battle itself"),
+        ([], "at least two models"),
+    ],
+)
+def test_bad_battles_get_a_clear_error(rows, message):
+    with pytest.raises(ValueError, match=message):
+        bradley_terry(battles(rows))
+    with pytest.raises(ValueError, match="winner"):
+        bradley_terry(pd.DataFrame({"model_a": ["a"], "model_b": ["b"]}))
+
+
+def test_win_probability_is_elo():
+    assert win_probability(1400, 1000) == pytest.approx(10 / 11)
+    assert win_probability(1000, 1000) == 0.5
+    assert win_probability(1000, 1100) + win_probability(1100, 1000) == pytest.approx(1)
+
+
+def test_simulation_is_reproducible_and_well_formed():
+    first = simulate_battles(TRUTH, n_battles=50, tie_rate=0.2, seed=7)
+    assert first.equals(simulate_battles(TRUTH, n_battles=50, tie_rate=0.2, seed=7))
+    assert list(first.columns) == ["model_a", "model_b", "winner"]
+    assert (first["model_a"] != first["model_b"]).all()
+    assert set(first["winner"]) <= {"model_a", "model_b", "tie"}

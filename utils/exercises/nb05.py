@@ -1,0 +1,102 @@
+"""Self-checks and hints for notebook 05 (multiple choice)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from utils.evals.stats import bootstrap_ci
+from utils.exercises import Check, guarded, hint_printer, not_yet, solved
+
+# Answers given as an option's text instead of its letter, and the letter a grader would read.
+OPTION_TEXT_CASES = [
+    ("Ribosome", ["Lysosome", "Ribosome", "Nucleus"], "B"),
+    ("I believe the ribosome came first.", ["Lysosome", "Ribosome", "Nucleus"], "B"),
+    ("Either the lysosome or the nucleus.", ["Lysosome", "Ribosome", "Nucleus"], None),
+    ("Mitochondria, surely.", ["Lysosome", "Ribosome", "Nucleus"], None),
+    ("The resistance is 4.12 ohms.", ["4.12 ohms", "41.2 ohms", "0.412 ohms"], "A"),
+    ("12", ["2", "12", "20"], "B"),
+    ("It must be 2.", ["2", "12", "20"], "A"),
+    ("", ["2", "12", "20"], None),
+]
+
+hint = hint_printer(
+    {
+        1: [
+            "Loop over the options with their letters (zip('ABCDEFGHIJ', options)) and collect "
+            "every option whose text occurs in the answer; return a letter only if exactly one "
+            "does.",
+            "Compare in lower case. A plain `in` test says '2' occurs in '12': match whole "
+            "words with re.search(r'\\b' + re.escape(option.lower()) + r'\\b', text.lower()).",
+        ],
+        2: [
+            "One resample: rng.choice(values, size=len(values)) draws len(values) items with "
+            "replacement. Take its mean; repeat `resamples` times.",
+            "The interval is the 2.5th and 97.5th percentiles of those means: "
+            "np.percentile(means, [2.5, 97.5]).",
+        ],
+        3: [
+            "json.dumps(..., sort_keys=True) gives the same text for dicts whose keys are in a "
+            "different order; hashlib.sha256(text.encode()).hexdigest() turns it into a key.",
+            "Put the base URL into what you hash, e.g. json.dumps({'base_url': base_url, "
+            "'request': request}, sort_keys=True).",
+        ],
+    }
+)
+
+
+@guarded
+def check_option_text_reader(reader: Callable[[str, Sequence[str]], str | None]) -> Check:
+    """Exercise 1: ``reader(answer, options)`` finds the one option named in the answer."""
+    for text, options, expected in OPTION_TEXT_CASES:
+        got = reader(text, options)
+        if got != expected:
+            return not_yet(
+                f"for {text!r} with options {options} you returned {got!r}, expected {expected!r}."
+            )
+    return solved(f"all {len(OPTION_TEXT_CASES)} answers read correctly.")
+
+
+@guarded
+def check_bootstrap(my_bootstrap_ci: Callable[..., tuple[float, float]]) -> Check:
+    """Exercise 2: ``my_bootstrap_ci(values, resamples, seed)`` is a percentile bootstrap."""
+    rng = np.random.default_rng(42)
+    for n, p in [(40, 0.3), (200, 0.7), (25, 0.5)]:
+        values = (rng.random(n) < p).astype(float)
+        low, high = my_bootstrap_ci(values, resamples=2000, seed=0)
+        ref_low, ref_high = bootstrap_ci(values, resamples=2000, seed=0)
+        if not low <= values.mean() <= high:
+            return not_yet(
+                f"for n={n} your interval ({low:.3f}, {high:.3f}) misses the mean {values.mean():.3f}."
+            )
+        if abs(low - ref_low) > 0.04 or abs(high - ref_high) > 0.04:
+            return not_yet(
+                f"for n={n} you got ({low:.3f}, {high:.3f}); a 95% percentile bootstrap gives "
+                f"about ({ref_low:.3f}, {ref_high:.3f})."
+            )
+    if tuple(my_bootstrap_ci(np.ones(5), resamples=200, seed=0)) != (1.0, 1.0):
+        return not_yet("five correct answers out of five should give the interval (1.0, 1.0).")
+    return solved("your intervals match the reference percentile bootstrap.")
+
+
+@guarded
+def check_cache_key(my_cache_key: Callable[[dict, str], str]) -> Check:
+    """Exercise 3: ``my_cache_key(request, base_url)`` is equal exactly for identical calls."""
+    request = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 8}
+    url = "http://127.0.0.1:8765/v1"
+    key = my_cache_key(request, url)
+    if not isinstance(key, str) or not key:
+        return not_yet(f"return a non-empty string, not {key!r}.")
+    if my_cache_key(dict(reversed(list(request.items()))), url) != key:
+        return not_yet("the same request with its keys in another order must give the same key.")
+    changes = {
+        "another model": ({**request, "model": "other"}, url),
+        "another max_tokens": ({**request, "max_tokens": 9}, url),
+        "another message": ({**request, "messages": [{"role": "user", "content": "Hi!"}]}, url),
+        "another server": (request, "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"),
+    }
+    for change, (changed, changed_url) in changes.items():
+        if my_cache_key(changed, changed_url) == key:
+            return not_yet(f"{change} gave the same key: the cache would return a wrong answer.")
+    return solved("equal keys for equal requests, different keys for anything that matters.")
