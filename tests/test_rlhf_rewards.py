@@ -23,6 +23,9 @@ from utils.rlhf import best_of_n_curve, exact_match_reward, expected_best_of_n, 
         ("\\boxed{42} (checked with 5 examples)", 42.0),
         ("It takes 3.5 hours.", 3.5),
         ("48 clips in April.\n#### 72", 72.0),
+        ("The answer is: 12. Because 5 + 7", 12.0),
+        ("The answer is **12**, since 5 + 7", 12.0),
+        ("Answer: $1,250 in 3 days", 1250.0),
     ],
 )
 def test_extract_number(text, number):

@@ -5,6 +5,7 @@ submodules:
 
 - ``logprobs``: ``sequence_logprob``, ``token_logprobs``, ``next_token_logprobs``,
   ``chat_prompt`` — log p(response | prompt) from the local model, in this process.
+- ``sampling``: ``sample_response`` — a response drawn from the model's own distribution.
 - ``embeddings``: ``embed``, ``embed_conversations``, ``conversation_text`` — features.
 - ``reward_model``: ``fit_reward_model``, ``RewardModel``, ``preference_accuracy``,
   ``calibration_bins``, ``bradley_terry_loss``, ``bradley_terry_grad``.
@@ -45,6 +46,7 @@ from utils.rlhf.reward_model import (
     preference_accuracy,
 )
 from utils.rlhf.rewards import exact_match_reward, extract_number
+from utils.rlhf.sampling import sample_response
 from utils.rlhf.toy_policy import kl_regularised_optimum, log_softmax, train_dpo, train_ppo
 
 __all__ = [
@@ -73,6 +75,7 @@ __all__ = [
     "ppo_clip_objective",
     "preference_accuracy",
     "response_tokens",
+    "sample_response",
     "sequence_logprob",
     "token_logprobs",
     "train_dpo",

@@ -8,33 +8,10 @@ hidden layer over a conversation's tokens (576 numbers for SmolLM2-135M), and
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import os
-
 import numpy as np
 
-from utils.local_server import model_path
+from utils.rlhf.local_model import N_CTX, embedding_model
 from utils.rlhf.logprobs import as_messages
-
-N_CTX = 1024  # tokens per conversation; longer ones are rejected with a clear error
-
-
-@functools.cache
-def _embedder():
-    """The one in-process embedding model of this process (loaded on first use)."""
-    import llama_cpp
-
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
-        return llama_cpp.Llama(
-            model_path=str(model_path()),
-            embedding=True,
-            pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,  # average over the tokens
-            n_ctx=N_CTX,
-            n_batch=N_CTX,
-            n_threads=os.cpu_count() or 1,
-            verbose=False,
-        )
 
 
 def conversation_text(prompt: str | list[dict], response: str) -> str:
@@ -52,7 +29,7 @@ def embed(texts: list[str]) -> np.ndarray:
     """Mean-pooled last-layer features of each text: shape (len(texts), 576)."""
     if isinstance(texts, str):
         raise TypeError("embed() takes a list of texts; wrap a single text as [text]")
-    llama = _embedder()
+    llama = embedding_model()
     rows = []
     for text in texts:  # one at a time: every text gets the context window to itself
         n_tokens = len(llama.tokenize(text.encode("utf-8")))

@@ -12,43 +12,11 @@ a single token (measured), so a sequence log-prob agrees with the chat endpoint'
 
 from __future__ import annotations
 
-import functools
-import os
-
 import numpy as np
 
-from utils.local_server import model_path
-
-N_CTX = 1024  # tokens of prompt + response; the (N_CTX × 49,152) logits table takes ~200 MB
+from utils.rlhf.local_model import N_CTX, chat_template, logits_model
 
 Prompt = str | list[dict]
-
-
-@functools.cache
-def _llama():
-    """The one in-process model of this process (loaded on first use: ~0.2 s, ~300 MB)."""
-    from llama_cpp import Llama
-
-    return Llama(
-        model_path=str(model_path()),
-        logits_all=True,  # keep the logits of every position, not just the last
-        n_ctx=N_CTX,
-        n_batch=N_CTX,
-        n_threads=os.cpu_count() or 1,
-        verbose=False,
-    )
-
-
-@functools.cache
-def _template():
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-    llama = _llama()
-    return Jinja2ChatFormatter(  # built as llama-cpp-python's server builds it
-        template=llama.metadata["tokenizer.chat_template"],
-        eos_token=llama._model.token_get_text(llama.token_eos()),
-        bos_token=llama._model.token_get_text(llama.token_bos()),
-    )
 
 
 def as_messages(prompt: Prompt) -> list[dict]:
@@ -62,11 +30,11 @@ def as_messages(prompt: Prompt) -> list[dict]:
 
 def chat_prompt(prompt: Prompt) -> str:
     """The text the model reads for ``prompt``: its chat template, ending where the answer starts."""
-    return _template()(messages=as_messages(prompt)).prompt
+    return chat_template()(messages=as_messages(prompt)).prompt
 
 
 def _tokens(prompt: Prompt, response: str) -> tuple[list[int], list[int]]:
-    llama = _llama()
+    llama = logits_model()
     # The server tokenizes the templated prompt with special tokens on and no extra BOS.
     prompt_ids = llama.tokenize(chat_prompt(prompt).encode("utf-8"), add_bos=False, special=True)
     response_ids = llama.tokenize(response.encode("utf-8"), add_bos=False, special=False)
@@ -82,14 +50,14 @@ def _tokens(prompt: Prompt, response: str) -> tuple[list[int], list[int]]:
 
 def response_tokens(response: str) -> list[str]:
     """The response as the model's tokens (text pieces), in the order they are scored."""
-    llama = _llama()
+    llama = logits_model()
     ids = llama.tokenize(response.encode("utf-8"), add_bos=False, special=False)
     return [llama.detokenize([i]).decode("utf-8", errors="replace") for i in ids]
 
 
 def next_token_logprobs(prompt: Prompt, response: str) -> np.ndarray:
     """Full log-distributions over the vocabulary before each response token: shape (T, V)."""
-    llama = _llama()
+    llama = logits_model()
     prompt_ids, response_ids = _tokens(prompt, response)
     llama.reset()
     llama.eval(prompt_ids + response_ids)

@@ -62,11 +62,15 @@ class RewardModel:
 def fit_reward_model(
     chosen: np.ndarray,
     rejected: np.ndarray,
-    l2: float = 0.01,
-    lr: float = 0.5,
+    l2: float = 0.1,
     steps: int = 300,
+    lr: float | None = None,
 ) -> RewardModel:
-    """Train a linear Bradley–Terry head by gradient descent on (pairs, features) arrays."""
+    """Train a linear Bradley–Terry head by gradient descent on (pairs, features) arrays.
+
+    The default step size is 1/L, L the loss's largest curvature (σ'' ≤ ¼ bounds it), so the
+    descent never diverges, whatever the features' scale or ``l2``.
+    """
     chosen, rejected = np.asarray(chosen, dtype=float), np.asarray(rejected, dtype=float)
     if chosen.shape != rejected.shape or chosen.ndim != 2:
         raise ValueError(
@@ -76,6 +80,8 @@ def fit_reward_model(
     both = np.vstack([chosen, rejected])
     mean, scale = both.mean(axis=0), both.std(axis=0) + 1e-8
     zc, zr = (chosen - mean) / scale, (rejected - mean) / scale
+    if lr is None:
+        lr = 1.0 / (0.25 * np.linalg.norm(zc - zr, 2) ** 2 / len(zc) + l2)
     weights = np.zeros(chosen.shape[1])
     losses = []
     for _ in range(steps):

@@ -12,7 +12,8 @@ _NUMBER = r"(?<![\d.])-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 _MARKED = [
     re.compile(r"####\s*\$?\s*(" + _NUMBER + ")"),  # GSM8K's own format
     re.compile(r"\\boxed\{\s*\$?\s*(" + _NUMBER + r")\s*\}"),  # LaTeX \boxed{...}
-    re.compile(r"answer\s*(?:is|:|=)\s*\$?\s*(" + _NUMBER + ")", re.IGNORECASE),
+    # "the answer is 12", "Answer: 12", "answer is: $12", "The answer is **12**"
+    re.compile(r"answer\s*(?:is)?\s*[:=]?[\s*$]*(" + _NUMBER + ")", re.IGNORECASE),
 ]
 _ANY = re.compile(_NUMBER)
 
