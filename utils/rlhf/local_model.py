@@ -9,8 +9,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from utils.local_server import model_path
+from utils.local_server import INSTALL_HINT, LocalServerError, model_path
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 N_CTX = 1024  # tokens; the log-prob model keeps N_CTX × 49,152 logits (~200 MB)
 
@@ -26,14 +32,26 @@ def threads() -> int:
     return 1 if load >= cores else cores
 
 
-def _load(**options):
-    from llama_cpp import Llama
+def llama_cpp_module() -> ModuleType:
+    """The ``llama_cpp`` module, or an error that says how to install it."""
+    try:
+        import llama_cpp
+    except ImportError as error:
+        raise LocalServerError(
+            "llama-cpp-python is not installed, so the local model cannot run in this process. "
+            f"Install it with:\n  {INSTALL_HINT}"
+        ) from error
+    return llama_cpp
 
+
+def _load(**options) -> Llama:
+    path = model_path()  # says how to install the model if it is missing
+    Llama = llama_cpp_module().Llama
     n = threads()
     # llama.cpp prints a notice about pooling on load even when asked to be quiet
     with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
         return Llama(
-            model_path=str(model_path()),
+            model_path=str(path),
             n_ctx=N_CTX,
             n_batch=N_CTX,
             n_threads=n,
@@ -44,21 +62,20 @@ def _load(**options):
 
 
 @functools.cache
-def logits_model():
+def logits_model() -> Llama:
     """llama.cpp keeping the logits of every position (for log-probs); loaded once."""
     return _load(logits_all=True)
 
 
 @functools.cache
-def embedding_model():
+def embedding_model() -> Llama:
     """llama.cpp in embedding mode: the last hidden layer averaged over the tokens; loaded once."""
-    import llama_cpp
-
-    return _load(embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN)
+    mean = llama_cpp_module().LLAMA_POOLING_TYPE_MEAN  # average over the tokens
+    return _load(embedding=True, pooling_type=mean)
 
 
 @functools.cache
-def chat_template():
+def chat_template() -> Jinja2ChatFormatter:
     """The model's own chat template, built as llama-cpp-python's server builds it."""
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
