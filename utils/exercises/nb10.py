@@ -1,0 +1,90 @@
+"""Self-checks and hints for notebook 10 (policy optimisation: PPO, DPO, GRPO)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from utils.exercises import Check, guarded, hint_printer, not_yet, solved
+from utils.rlhf.losses import dpo_loss, ppo_clip_objective
+
+hint = hint_printer(
+    {
+        1: [
+            "Each response's implicit reward is β · (policy log-prob − reference log-prob).",
+            "The loss per pair is −log σ(margin), margin = chosen implicit reward − rejected "
+            "implicit reward; np.logaddexp(0, -margin) computes −log σ(margin) safely.",
+            "margin = beta * ((pc - rc) - (pr - rr)); return float(np.mean(np.logaddexp(0, -margin))).",
+        ],
+        2: [
+            "Subtract the group's mean reward, then divide by the group's standard deviation.",
+            "If every answer got the same reward the std is 0: add a small eps (1e-4) to the "
+            "denominator so the advantages are 0, not NaN.",
+            "(rewards - rewards.mean()) / (rewards.std(ddof=1) + 1e-4)   (ddof=0 also passes).",
+        ],
+        3: [
+            "ratio = exp(logp_new − logp_old). The term is the smaller of ratio·A and "
+            "clip(ratio, 1 − ε, 1 + ε)·A.",
+            "np.clip(ratio, 1 - clip, 1 + clip) clips; np.minimum takes the element-wise smaller.",
+            "ratio = np.exp(logp_new - logp_old); return np.minimum(ratio * adv, "
+            "np.clip(ratio, 1 - clip, 1 + clip) * adv)",
+        ],
+    }
+)
+
+
+@guarded
+def check_dpo_loss(my_dpo_loss: Callable) -> Check:
+    """Exercise 1: ``my_dpo_loss(pc, pr, rc, rr, beta)`` equals the mean DPO loss."""
+    same = np.array([-12.0, -3.5, -40.0])
+    got = my_dpo_loss(same, same - 2, same, same - 2, 0.1)
+    if got is None or not np.isclose(got, np.log(2)):
+        return not_yet(
+            f"when the policy equals the reference the loss is log 2 ≈ 0.6931; you returned {got!r}."
+        )
+    rng = np.random.default_rng(4)
+    for beta in (0.1, 0.5, 5.0):
+        pc, pr, rc, rr = (rng.normal(-20, 8, size=6) for _ in range(4))
+        got, expected = my_dpo_loss(pc, pr, rc, rr, beta), dpo_loss(pc, pr, rc, rr, beta)
+        if got is None or not np.isclose(got, expected):
+            return not_yet(f"with beta={beta} you returned {got!r}, expected {expected:.6f}.")
+    return solved("your DPO loss matches the reference, log 2 included.")
+
+
+@guarded
+def check_grpo_advantages(my_advantages: Callable) -> Check:
+    """Exercise 2: ``my_advantages(rewards)`` for one group of shape (G,)."""
+    flat = np.asarray(my_advantages(np.array([1.0, 1.0, 1.0, 1.0])), dtype=float)
+    if not np.allclose(flat, 0):
+        return not_yet(f"a group where every answer scores the same must give zeros, got {flat}.")
+    for rewards in ([1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0, 1.0, 0.0], [2.0, -1.0, 0.5]):
+        rewards = np.array(rewards)
+        got = np.asarray(my_advantages(rewards), dtype=float)
+        centred = rewards - rewards.mean()
+        options = [centred / (rewards.std(ddof=d) + 1e-4) for d in (1, 0)]
+        if got.shape != rewards.shape or not any(np.allclose(got, o, atol=1e-3) for o in options):
+            return not_yet(
+                f"for rewards {rewards.tolist()} you returned {np.round(got, 3).tolist()}, expected {np.round(options[0], 3).tolist()}."
+            )
+    return solved("your advantages are centred and scaled by the group's spread.")
+
+
+@guarded
+def check_ppo_term(my_ppo_term: Callable) -> Check:
+    """Exercise 3: ``my_ppo_term(logp_new, logp_old, adv, clip)`` per sample."""
+    logp_old = np.log(np.full(6, 0.5))
+    logp_new = np.log(np.array([0.5, 0.75, 0.25, 0.75, 0.25, 0.55]))
+    adv = np.array([1.0, 1.0, -1.0, -1.0, 1.0, -2.0])
+    got = np.asarray(my_ppo_term(logp_new, logp_old, adv, 0.2), dtype=float)
+    expected = ppo_clip_objective(logp_new, logp_old, adv, clip=0.2, reduction="none")
+    if got.shape != expected.shape:
+        return not_yet(f"return one value per sample: shape {expected.shape}, got {got.shape}.")
+    wrong = np.flatnonzero(~np.isclose(got, expected))
+    if wrong.size:
+        i = int(wrong[0])
+        ratio = float(np.exp(logp_new[i] - logp_old[i]))
+        return not_yet(
+            f"sample {i} (ratio {ratio:.2f}, advantage {adv[i]:+.0f}): you returned {got[i]:.3f}, expected {expected[i]:.3f}."
+        )
+    return solved("every sample matches, including the ones where clipping binds.")
