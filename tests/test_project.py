@@ -77,13 +77,48 @@ def test_lesson_has_goals_time_exercises_and_a_solution(path):
     assert len(notebook.cells) <= 45, "one concept per notebook: split it"
 
 
+def dollar_amounts(markdown: str) -> list[str]:
+    """Dollar amounts JupyterLab would typeset as maths: ``$5`` outside code and formulas."""
+    text = re.sub(r"(`+)[^`]*?\1", "", markdown)  # code spans are never typeset
+    found = []
+    for match in re.finditer(r"\$\$.+?\$\$|\$([^$]*)\$|\$", text, re.DOTALL):
+        body = match.group(1)
+        if body is None:  # a lone "$": an amount if a digit follows
+            if re.match(r"\$\s?\d", text[match.start() :]):
+                found.append(text[match.start() : match.start() + 8])
+        elif (
+            re.match(r"\s?\d", body)
+            and re.search(r"\s", body)
+            and not re.search(r"[\\^_={}<>]", body)
+        ):
+            found.append(match.group(0)[:20])  # "$5 and $": prose between two amounts
+    return found
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        ("costs $5 per million", 1),
+        ("between $5 and $10 a month", 1),
+        ("a tip of `$71` in code", 0),
+        ("solve $1.96\\sqrt{p(1-p)/n} \\le h$ for $n$", 0),
+        ("the term is $1.2A$, with $A<0$", 0),
+        ("USD 1.60 per million tokens", 0),
+    ],
+)
+def test_dollar_amount_finder(markdown, expected):
+    assert len(dollar_amounts(markdown)) == expected
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_dollar_amounts_do_not_render_as_maths(path):
     """JupyterLab typesets text between two "$" as LaTeX (even escaped as \\$): write USD 1.60."""
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type == "markdown":
-            amounts = re.findall(r"\$\s?\d", cell.source)
-            assert not amounts, f"write amounts as 'USD 1.60', not with $: {cell.source[:80]!r}"
+            amounts = dollar_amounts(cell.source)
+            assert not amounts, (
+                f"write amounts as 'USD 1.60' or in `code`: {amounts} in {cell.source[:80]!r}"
+            )
 
 
 def _relative_links(text: str) -> list[str]:
