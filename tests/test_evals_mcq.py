@@ -37,6 +37,12 @@ CASES = [
     ("The answer is D. Codominance of two genes", 10, "D"),
     ("The correct answer is D. 92.5 g", 10, "D"),
     ("Answer: C", 10, "C"),
+    ("Answer: I think it is B.", 10, None),  # "I" the pronoun is not option I
+    ("To answer I need more context.", 10, None),
+    ("The answer is C and I am confident.", 10, "C"),
+    ("The answer is J, I think.", 10, "J"),
+    ("The answer is I because the others are wrong.", 10, "I"),
+    ("The answer is (I).", 10, "I"),
     ("**Answer:** B", 10, "B"),
     ("The correct answer is **(E)**", 10, "E"),
     ("Option A is wrong because of X. Option C fits best. The answer is (C).", 10, "C"),

@@ -56,6 +56,15 @@ def test_bootstrap_intervals_contain_the_truth_most_of_the_time():
     assert (table["low"] <= table["rating"]).all() and (table["rating"] <= table["high"]).all()
 
 
+def test_bootstrap_survives_resamples_where_a_model_never_wins():
+    lopsided = battles([("a", "b", "model_a")] * 19 + [("a", "b", "model_b")])
+    point = bradley_terry(lopsided)  # fits: b won once
+    table = bootstrap_bradley_terry(lopsided, rounds=50, seed=0)  # ~1 resample in 3 has b winless
+    assert table.loc["b", "rating"] == pytest.approx(point["b"])
+    assert table.loc["b", "low"] < point["b"] - 300  # winless resamples stretch the interval
+    assert table.loc["a", "high"] > point["a"] + 300
+
+
 def test_an_unbeaten_model_needs_a_prior():
     rows = [("a", "b", "model_a"), ("a", "c", "model_a"), ("b", "c", "model_a")]
     with pytest.raises(ValueError, match="prior=1.0"):

@@ -7,6 +7,7 @@ receives (so "zero calls" is measured, not assumed) and the suite's local model 
 import asyncio
 import json
 
+import numpy as np
 import pytest
 
 from tests.scripted_api import completion, scripted_servers
@@ -103,6 +104,14 @@ def test_bad_requests_are_refused_before_any_call(scripted_api):
     api = scripted_api()
     with pytest.raises(ValueError, match="'model' and 'messages'"):
         asyncio.run(run([{"messages": []}], api.client(), progress=False))
+    with pytest.raises(ValueError, match="n=3"):
+        asyncio.run(run(requests_for(["x"], n=3), api.client(), progress=False))
+    with pytest.raises(ValueError, match="client options"):
+        asyncio.run(
+            run(requests_for(["x"], extra_headers={"X-Key": "k"}), api.client(), progress=False)
+        )
+    with pytest.raises(ValueError, match="JSON"):  # a number read from a DataFrame
+        asyncio.run(run(requests_for(["x"], max_tokens=np.int64(8)), api.client(), progress=False))
     with pytest.raises(ValueError, match="stream"):
         asyncio.run(run(requests_for(["x"], stream=True), api.client(), progress=False))
     with pytest.raises(ValueError, match="concurrency"):

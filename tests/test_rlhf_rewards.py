@@ -26,6 +26,10 @@ from utils.rlhf import best_of_n_curve, exact_match_reward, expected_best_of_n, 
         ("The answer is: 12. Because 5 + 7", 12.0),
         ("The answer is **12**, since 5 + 7", 12.0),
         ("Answer: $1,250 in 3 days", 1250.0),
+        ("Answer: 48 / 2 = 24", 24.0),  # the result, not the first number of the sum
+        ("The answer is 5 + 7 = 12. Easy.", 12.0),
+        ("I will answer 3 questions. Total is 20.", 20.0),  # "answer 3" states no answer
+        ("So the answer is -$5 overall.", -5.0),
     ],
 )
 def test_extract_number(text, number):

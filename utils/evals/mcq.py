@@ -47,11 +47,16 @@ def format_mcq(
 
 
 # Statements of the answer. Words match in any case; the letter must be a capital A–J.
+# "I" is also a pronoun ("Answer: I think it is B"): not a letter when a verb follows it.
+_NOT_PRONOUN = (
+    r"(?!I\s+(?:am|think|believe|guess|know|need|would|will|can|cannot|can't|could|do|don't"
+    r"|have|feel|hope|must|should|see|agree|chose|choose|pick|select|was)\b)"
+)
 _ANSWER_IS = re.compile(  # "The answer is (C)", "Answer: C", "the correct option is C", ...
     r"(?i:\banswer(?: to (?:this|the) question)?\s*(?:is|would be|should be|=|:)?"
     r"|\bcorrect (?:option|choice) is|\bI (?:choose|pick|select))"
     r"\s*:?\s*(?i:(?:probably|likely|most likely|clearly)\s+)?(?i:option\s*|choice\s*)?"
-    r"\(?([A-J])\)?(?![\w'’])"
+    r"\(?" + _NOT_PRONOUN + r"([A-J])\)?(?![\w'’])"
 )
 _IS_CORRECT = re.compile(  # "Option C is correct", "(C) is the right answer", "C is correct."
     r"(?:(?i:option|choice)\s*\(?([A-J])\)?|\(([A-J])\)|(?:^|(?<=[.!?]\s))([A-J]))"
@@ -62,7 +67,9 @@ _BOXED = re.compile(r"\\boxed\{\s*(?:\\text\{\s*)?\(?([A-J])\)?\s*\}")  # LaTeX 
 _ALONE = re.compile(r"^\s*\(?([A-J])\)?[.):]?\s*$")  # the whole answer is one letter
 _LEADING = re.compile(r"^\s*\(?([A-J])(?:\)|\.|:|\s+-)\s")  # "C. Ribosome ...", "(C) ..."
 _OPTION_LINE = re.compile(r"^\s*\(?([A-J])(?:\)|\.|:)\s", re.MULTILINE)  # a line "B. ..."
-_ALTERNATIVE = re.compile(r"^\s*(?:,|or|and|/)\s*\(?[A-J]\)?(?![\w'’])")  # "(A) or (B)"
+_ALTERNATIVE = re.compile(  # "(A) or (B)"
+    r"^\s*(?:,|or|and|/)\s*\(?" + _NOT_PRONOUN + r"[A-J]\)?(?![\w'’])"
+)
 
 
 def _plain(text: str) -> str:

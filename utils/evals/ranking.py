@@ -83,6 +83,9 @@ def bradley_terry(
     )
 
 
+RESAMPLE_PRIOR = 0.01  # virtual ties for a bootstrap resample that has no finite fit
+
+
 def bootstrap_bradley_terry(
     battles: pd.DataFrame,
     rounds: int = 200,
@@ -93,13 +96,19 @@ def bootstrap_bradley_terry(
     """Ratings with percentile-bootstrap intervals: refit on battles resampled with replacement.
 
     Returns columns ``rating`` (fit on all battles), ``low`` and ``high``, highest first.
+    A resample in which some model never wins (or never loses) has no finite fit; it is refit
+    with a tiny prior (``RESAMPLE_PRIOR`` virtual ties), so it counts as the extreme it is and
+    widens the interval instead of being dropped.
     """
     rating = bradley_terry(battles, prior=prior)
     rng = np.random.default_rng(seed)
     fits = []
     for _ in range(rounds):
         sample = battles.iloc[rng.integers(0, len(battles), size=len(battles))]
-        fits.append(bradley_terry(sample, prior=prior))
+        try:
+            fits.append(bradley_terry(sample, prior=prior))
+        except ValueError:  # an unbeaten or winless model in this resample
+            fits.append(bradley_terry(sample, prior=max(prior, RESAMPLE_PRIOR)))
     draws = pd.DataFrame(fits).reindex(columns=rating.index)  # a resample may miss a model
     tail = (1 - confidence) / 2
     return pd.DataFrame(

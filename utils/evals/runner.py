@@ -17,6 +17,7 @@ import hashlib
 import json
 import sqlite3
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ import openai
 from tqdm import tqdm
 
 BATCH_URL = "/v1/chat/completions"  # the endpoint path both Batch APIs expect in each line
+# Options of the SDK call, not of the request: they must not reach the cache or a batch file.
+CLIENT_OPTIONS = {"extra_headers", "extra_query", "extra_body", "timeout"}
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,23 @@ def _check(requests: Sequence[dict]) -> None:
             )
         if request.get("stream"):
             raise ValueError(f"request {index} has stream=True: the runner needs whole responses")
+        if request.get("n", 1) != 1:
+            raise ValueError(
+                f"request {index} asks for n={request['n']} answers; the runner keeps one per "
+                "request: send n requests instead (each with its own seed)"
+            )
+        if client_only := sorted(CLIENT_OPTIONS & set(request)):
+            raise ValueError(
+                f"request {index} has {client_only}: those are client options, not part of the "
+                "request, and would be written to the cache or a batch file; set them on the client"
+            )
+        try:
+            json.dumps(request)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"request {index} cannot be written as JSON ({error}); convert numpy numbers "
+                "with int() or float() and pass plain lists and dicts"
+            ) from error
 
 
 async def run(
@@ -144,7 +164,10 @@ async def run(
             seconds = time.perf_counter() - started
         data = response.model_dump(mode="json")
         if cache is not None:
-            cache.put(request, base_url, data, seconds)
+            try:
+                cache.put(request, base_url, data, seconds)
+            except sqlite3.Error as error:  # keep the answer even if the cache cannot store it
+                warnings.warn(f"response not cached ({error}); the run goes on", stacklevel=2)
         bar.update()
         return _outcome(data, seconds, cached=False)
 
