@@ -12,8 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import openai
 
 
-def completion(content: str) -> dict:
-    """A minimal, valid chat.completion body."""
+def completion(
+    content: str | None, finish_reason: str = "stop", tool_calls: list[dict] | None = None
+) -> dict:
+    """A minimal, valid chat.completion body (with ``tool_calls`` if given)."""
+    message = {"role": "assistant", "content": content}
+    if tool_calls is not None:
+        message["tool_calls"] = tool_calls
     return {
         "id": "chatcmpl-test",
         "object": "chat.completion",
@@ -22,8 +27,8 @@ def completion(content: str) -> dict:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
+                "message": message,
+                "finish_reason": finish_reason,
             }
         ],
         "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},

@@ -6,6 +6,7 @@ import pytest
 from openai import OpenAI
 from pydantic import BaseModel, Field
 
+from tests.scripted_api import completion
 from utils import get_client
 from utils.structured import (
     ask_for_json,
@@ -21,24 +22,6 @@ from utils.structured import (
 class Score(BaseModel):
     model: str = Field(max_length=20)
     score: float = Field(ge=0, le=100)
-
-
-def completion(content: str | None, finish_reason: str = "stop") -> dict:
-    """A chat completion body as an OpenAI-compatible server sends it."""
-    return {
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "created": 0,
-        "model": "test-model",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": finish_reason,
-            }
-        ],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    }
 
 
 def get_client_for(server) -> OpenAI:

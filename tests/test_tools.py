@@ -8,6 +8,7 @@ from openai import OpenAI
 from openai.types.chat import ChatCompletionMessage
 from pydantic import BaseModel, Field
 
+from tests.scripted_api import completion
 from utils import get_client
 from utils.example_tools import calculator, convert_units, lookup_benchmark
 from utils.tools import (
@@ -201,20 +202,7 @@ def tool_call_completion(calls: list[tuple[str, str, str]]) -> dict:
     tool_calls = [
         {"id": i, "type": "function", "function": {"name": n, "arguments": a}} for i, n, a in calls
     ]
-    return {
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "created": 0,
-        "model": "test-model",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": None, "tool_calls": tool_calls},
-                "finish_reason": "tool_calls",
-            }
-        ],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    }
+    return completion(None, finish_reason="tool_calls", tool_calls=tool_calls)
 
 
 def canned_client(server) -> OpenAI:
