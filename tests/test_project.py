@@ -4,16 +4,16 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
-import tomllib
 import yaml
 from packaging.requirements import Requirement
 
-from utils import course
-from utils.course import COLAB_MARK
+from tools import course
+from tools.course import COLAB_MARK
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
@@ -45,11 +45,11 @@ def test_readme_gives_two_commands_and_ci_runs_the_second():
     assert re.search(r"^make test$", ci, re.MULTILINE)
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^lab: setup$", makefile, re.MULTILINE)
-    assert re.search(r"^test: setup$", makefile, re.MULTILINE)
+    assert re.search(r"^test: setup-test$", makefile, re.MULTILINE)
 
 
 def test_generated_parts_are_up_to_date():
-    assert course.out_of_date() == [], "run: python -m utils.course sync"
+    assert course.out_of_date() == [], "run: python -m tools.course sync"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

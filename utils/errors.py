@@ -11,9 +11,10 @@ import json
 
 import openai
 
-from utils.clients import available_models
-from utils.local_server import CONTEXT_WINDOW, log_path
-from utils.settings import DASHSCOPE_BASE_URLS, load_settings
+from utils.local_model import MAX_CONTEXT
+from utils.paths import server_log_path
+from utils.served_models import available_models
+from utils.settings import DASHSCOPE_BASE_URLS, read_config, resolve_settings
 
 _API_SUFFIXES = ("/chat/completions", "/completions", "/embeddings", "/models")
 
@@ -53,8 +54,8 @@ def _is_loopback(base_url: str) -> bool:
 
 def _models_hint(base_url: str) -> str:
     key = ""
-    try:
-        settings = load_settings()
+    try:  # the configured key, if it is for this endpoint; never starts a server
+        settings = resolve_settings(*read_config())
         if settings.base_url == base_url:
             key = settings.api_key.reveal()
     except Exception:  # advice must never raise
@@ -84,7 +85,7 @@ def explain(error: BaseException) -> str | None:
             return (
                 f"What to do: nothing is answering at {base}. Start the local model with "
                 "`python -m utils.local_server start` in a terminal, or re-run the notebook's "
-                f"set-up cell, which starts it. Its log is {log_path()}."
+                f"set-up cell, which starts it. Its log is {server_log_path()}."
             )
         return (
             f"What to do: could not connect to {base}. Check the base URL "
@@ -125,13 +126,13 @@ def explain(error: BaseException) -> str | None:
             "or check your quota and billing in the console."
         )
     if status >= 500:
-        where = f" Its log is {log_path()}." if local else ""
+        where = f" Its log is {server_log_path()}." if local else ""
         return (
             f"What to do: {base} had a server error ({status}: {message!r}) even after the "
             f"SDK's retries. Try again shortly; it is not your code.{where}"
         )
     if status == 400 and ("context" in message.lower() or "exceed" in message.lower()):
-        window = f" The local model's window is {CONTEXT_WINDOW} tokens." if local else ""
+        window = f" The local model's window is {MAX_CONTEXT} tokens." if local else ""
         return (
             f"What to do: the prompt plus max_tokens is longer than the model's context window "
             f"({message!r}). Shorten the conversation or lower max_tokens.{window}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -25,3 +26,16 @@ def repo_root() -> Path:
 def data_dir() -> Path:
     """The course's ``data/`` folder."""
     return repo_root() / "data"
+
+
+def cache_dir() -> Path:
+    """Folder for the local server's state and log files (``COOKBOOK_STATE_DIR`` overrides it)."""
+    folder = os.environ.get("COOKBOOK_STATE_DIR") or Path.home() / ".cache" / "qwen-max-cookbook"
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def server_log_path() -> Path:
+    """Where the shared local model server writes its log."""
+    return cache_dir() / "local_server.log"

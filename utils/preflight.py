@@ -72,9 +72,9 @@ def check_data() -> Result:
 
 
 def check_disk(minimum_gb: float = 1.0) -> Result:
-    from utils.local_server import state_dir
+    from utils.paths import cache_dir
 
-    free = shutil.disk_usage(state_dir()).free / 1e9
+    free = shutil.disk_usage(cache_dir()).free / 1e9
     ok = free >= minimum_gb
     return Result(
         "free disk", ok, f"{free:.1f} GB", "" if ok else f"Free at least {minimum_gb} GB."
@@ -97,14 +97,14 @@ def check_dotenv() -> Result:
 def check_backend() -> list[Result]:
     """Resolve the settings, reach the backend and time one short answer."""
     from utils import describe_backend, explain, get_client, load_settings
-    from utils.local_server import LocalServerError
+    from utils.local_model import LocalModelError
     from utils.settings import ConfigError
 
     try:
         started = time.perf_counter()
         settings = load_settings()
         ready = time.perf_counter() - started
-    except (ConfigError, LocalServerError) as error:
+    except (ConfigError, LocalModelError) as error:
         return [Result("backend", False, type(error).__name__, str(error))]
     results = [Result("backend", True, describe_backend(settings))]
     if settings.is_local:

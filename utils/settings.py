@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from utils.local_server import MODEL_ALIAS
+from utils import local_model
+from utils.served_models import available_models
 
 DASHSCOPE_BASE_URLS = {
     "intl": "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",  # Singapore console keys
@@ -37,6 +38,7 @@ CONFIG_NAMES = (
     "OPENAI_BASE_URL",
     "OPENAI_API_KEY",
     "OPENAI_MODEL",
+    "COOKBOOK_LOCAL_MODEL",
 )
 SECRET_NAMES = ("DASHSCOPE_API_KEY", "OPENAI_API_KEY")
 
@@ -106,17 +108,18 @@ def _colab_secrets(names: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
-def _dotenv_values(path: Path | None) -> dict[str, str]:
+def _dotenv_values(path: Path | None) -> tuple[Path | None, dict[str, str]]:
+    """The ``.env`` file read (searched upwards from the working directory) and its values."""
     from dotenv import dotenv_values, find_dotenv
 
     if path is None:
         found = find_dotenv(usecwd=True)  # searches the working directory and its parents
         if not found:
-            return {}
+            return None, {}
         path = Path(found)
     if not path.is_file():
-        return {}
-    return {k: v for k, v in dotenv_values(path).items() if v}
+        return None, {}
+    return path.resolve(), {k: v for k, v in dotenv_values(path).items() if v}
 
 
 def read_config(
@@ -124,14 +127,16 @@ def read_config(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Collect the course's settings and where each came from.
 
-    Precedence: environment > ``.env`` file > Colab secrets. Returns ``(values, sources)``.
+    Precedence: environment > ``.env`` file > Colab secrets. Returns ``(values, sources)``;
+    a source names the ``.env`` file it came from, which may be in a parent folder.
     """
     environ = os.environ if environ is None else environ
     values: dict[str, str] = {}
     sources: dict[str, str] = {}
+    dotenv_file, dotenv = _dotenv_values(dotenv_path)
     layers = (
         ("Colab secrets", _colab_secrets(CONFIG_NAMES)),
-        (".env file", _dotenv_values(dotenv_path)),
+        (f".env file {dotenv_file}", dotenv),
         ("environment", {k: environ[k] for k in CONFIG_NAMES if environ.get(k)}),
     )
     for source, layer in layers:  # later layers win
@@ -216,10 +221,14 @@ def resolve_settings(
         if forced == "local"
         else "no DASHSCOPE_API_KEY or OPENAI_BASE_URL is set"
     )
+    try:
+        alias = local_model.selected(values).alias
+    except local_model.LocalModelError as error:
+        raise ConfigError(str(error)) from None
     return Settings(
         provider="local",
         base_url=None,
-        model=MODEL_ALIAS,
+        model=alias,
         api_key=Secret("local"),  # the local server checks no key
         reason=reason,
     )
@@ -232,14 +241,14 @@ def load_settings() -> Settings:
     ``base_url`` is real. For an OpenAI-compatible server without ``OPENAI_MODEL`` it asks
     the server which models it serves and uses the only one, or says which to choose.
     """
-    settings = resolve_settings(*read_config())
+    values, sources = read_config()
+    settings = resolve_settings(values, sources)
     if settings.provider == "local":
-        from utils import local_server
+        from utils import local_server  # only here: resolving settings never starts anything
 
-        return replace(settings, base_url=local_server.ensure_running())
+        url = local_server.ensure_running(local_model.selected(values))
+        return replace(settings, base_url=url)
     if settings.model is None:
-        from utils.clients import available_models
-
         models = available_models(settings.base_url, settings.api_key.reveal())
         if len(models) != 1:
             listed = ", ".join(models) if models else "none could be listed"

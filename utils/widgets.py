@@ -23,7 +23,7 @@ import openai
 from utils.clients import get_client
 from utils.conversation import DEFAULT_SYSTEM, Conversation, token_counter_for
 from utils.errors import explain
-from utils.local_server import CONTEXT_WINDOW
+from utils.local_model import MAX_CONTEXT
 from utils.settings import Settings, load_settings
 from utils.streaming import StreamResult, stream_chat
 
@@ -57,7 +57,7 @@ class ChatWidget(widgets.VBox):
         system: str = DEFAULT_SYSTEM,
         temperature: float = 0.7,
         reply_tokens: int = 200,
-        budget: int = CONTEXT_WINDOW,
+        budget: int = MAX_CONTEXT,
     ) -> None:
         self.settings = settings or load_settings()
         self.conversation = Conversation(

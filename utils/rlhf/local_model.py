@@ -12,7 +12,9 @@ import os
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from utils.local_server import INSTALL_HINT, LocalServerError, model_path
+from utils.local_model import INSTALL_HINT
+from utils.local_model import LocalModelError as LocalServerError
+from utils.local_model import gguf_path as model_path
 
 if TYPE_CHECKING:
     from llama_cpp import Llama

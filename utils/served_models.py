@@ -1,0 +1,18 @@
+"""Which models an OpenAI-compatible endpoint serves, asked through the SDK."""
+
+from __future__ import annotations
+
+import openai
+
+
+def available_models(base_url: str, api_key: str = "", timeout: float = 5.0) -> list[str]:
+    """Model ids the endpoint lists at ``GET {base_url}/models`` ([] if it cannot say)."""
+    client = openai.OpenAI(
+        base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0
+    )
+    try:
+        return sorted(model.id for model in client.models.list() if model.id)
+    except (openai.OpenAIError, ValueError, TypeError, AttributeError):
+        return []
+    finally:
+        client.close()
