@@ -31,8 +31,8 @@ class Result:
 
 def check_python() -> Result:
     version = ".".join(map(str, sys.version_info[:3]))
-    ok = sys.version_info >= (3, 10)
-    return Result("Python ≥ 3.10", ok, version, "" if ok else "Install Python 3.10 or newer.")
+    ok = sys.version_info >= (3, 11)  # as pyproject.toml's requires-python
+    return Result("Python ≥ 3.11", ok, version, "" if ok else "Install Python 3.11 or newer.")
 
 
 def check_packages() -> Result:
