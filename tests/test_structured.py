@@ -6,13 +6,15 @@ import pytest
 from openai import OpenAI
 from pydantic import BaseModel, Field
 
-from tests.scripted_api import completion
 from utils import get_client
+from utils.scripted_api import ScriptedAPI, completion, in_order
 from utils.structured import (
     ask_for_json,
+    describe_field,
     describe_validation_error,
     find_json_object,
     json_instruction,
+    json_schema_format,
     parse_json_object,
     reask_message,
     validate_json,
@@ -29,10 +31,35 @@ def get_client_for(server) -> OpenAI:
     return OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
 
 
-def test_json_instruction_names_json_and_holds_the_schema():
+def test_json_instruction_names_json_and_spells_out_each_key():
     text = json_instruction(Score)
-    assert "JSON" in text  # DashScope and OpenAI require the word in JSON mode
-    assert '"maximum": 100' in text and '"model"' in text
+    assert "JSON" in text  # Model Studio and OpenAI require the word in JSON mode
+    assert text.splitlines()[1:] == [
+        '- "model": string (at most 20 characters)',
+        '- "score": number (at least 0, at most 100)',
+    ]
+
+
+def test_describe_field_covers_nulls_enums_bounds_and_descriptions():
+    class Report(BaseModel):
+        score: float | None = Field(gt=0, lt=100)
+        unit: Literal["%", "points"] = Field(description="how the score is counted")
+        code: str = Field(min_length=2, pattern="^[A-Z]+$")
+
+    properties = Report.model_json_schema()["properties"]
+    described = {name: describe_field(spec) for name, spec in properties.items()}
+    assert described == {
+        "score": "number (more than 0, less than 100) or null",
+        "unit": 'one of "%", "points": how the score is counted',
+        "code": "string (at least 2 characters, matching ^[A-Z]+$)",
+    }
+
+
+def test_json_schema_format_is_openais_form_with_a_snake_name():
+    assert json_schema_format(Score) == {
+        "type": "json_schema",
+        "json_schema": {"name": "score", "schema": Score.model_json_schema()},
+    }
 
 
 def test_parse_json_object_accepts_objects_and_raw_newlines_in_strings():
@@ -112,6 +139,18 @@ def test_invalid_replies_are_re_asked_then_given_up(fake_api):
     assert "gave up after 3 attempts" in result.report()
 
 
+def test_a_re_ask_that_works_ends_with_the_value():
+    turns = [completion('{"model": "Qwen2.5-Max", "score": 176.1}'), completion('{"model": "Qwen2.5-Max", "score": 76.1}')]  # fmt: skip
+    with ScriptedAPI(in_order(turns)) as server:
+        messages = [{"role": "user", "content": "JSON please"}]
+        result = ask_for_json(server.sync_client(), "m", messages, Score, max_attempts=3)
+    assert result.ok and result.value == Score(model="Qwen2.5-Max", score=76.1)
+    assert [a.error is None for a in result.attempts] == [False, True] and server.hits == 2
+    reask = server.requests[1]["messages"][-1]
+    assert reask["role"] == "user" and "less than or equal to 100" in reask["content"]
+    assert "validated" in result.report()
+
+
 def test_max_attempts_must_be_positive(fake_api):
     client = get_client_for(fake_api(200, completion("{}")))
     with pytest.raises(ValueError, match="at least 1"):
@@ -134,7 +173,8 @@ def test_real_server_reasks_with_the_error_and_stops(local_settings):
     assert reask["role"] == "user" and result.attempts[0].error in reask["content"]
 
 
-def test_real_server_schema_extension_validates_first_time(local_settings):
+@pytest.mark.parametrize("form", ["json_schema", "json_object with schema"])
+def test_real_server_schema_grammar_validates_first_time(local_settings, form):
     class Cat(BaseModel):
         name: str = Field(max_length=20)
         age: int
@@ -146,7 +186,9 @@ def test_real_server_schema_extension_validates_first_time(local_settings):
         [{"role": "user", "content": "Describe a cat as JSON."}],
         Cat,
         max_attempts=2,
-        response_format={"type": "json_object", "schema": Cat.model_json_schema()},
+        response_format=json_schema_format(Cat)
+        if form == "json_schema"
+        else {"type": "json_object", "schema": Cat.model_json_schema()},
         max_tokens=60,
         temperature=0,
     )

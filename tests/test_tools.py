@@ -3,20 +3,22 @@
 import json
 from typing import Annotated, Literal
 
+import httpx
 import pytest
 from openai import OpenAI
 from openai.types.chat import ChatCompletionMessage
 from pydantic import BaseModel, Field
 
-from tests.scripted_api import completion
 from utils import get_client
 from utils.example_tools import calculator, convert_units, lookup_benchmark
+from utils.scripted_api import ScriptedAPI, completion, in_order
 from utils.tools import (
     ToolBox,
     arguments_model,
     assistant_message,
     model_tool_schema,
     run_tool_loop,
+    tool_protocol_errors,
     tool_schema,
 )
 
@@ -254,58 +256,112 @@ def test_loop_needs_at_least_one_step():
         run_tool_loop(None, "m", [], ToolBox([calculator]), max_steps=0)
 
 
-# ── the loop against the real local server ─────────────────────────────────────────────
+# ── the loop against scripted turns on a real loopback server ─────────────────────────
+def test_loop_answers_parallel_calls_by_id_and_keeps_the_callers_list():
+    turns = [
+        tool_call_completion([("a", "calculator", '{"expression": "1 + 1"}'), ("b", "calculator", '{"expression": "2 * 3"}')]),
+        tool_call_completion([("c", "calculator", '{"expression": "2 + 6"}')]),
+        completion("It is 8."),
+    ]  # fmt: skip
+    question = [{"role": "user", "content": "go"}]
+    with ScriptedAPI(in_order(turns)) as server:
+        run = run_tool_loop(server.sync_client(), server.model, question, ToolBox([calculator]))
+    assert run.stopped == "answered" and run.answer == "It is 8." and len(run.steps) == 3
+    assert question == [{"role": "user", "content": "go"}]
+    assert [(r.call_id, r.content) for r in run.results] == [("a", "2"), ("b", "6"), ("c", "8")]
+    assert [m["role"] for m in server.requests[1]["messages"]] == [
+        "user",
+        "assistant",
+        "tool",
+        "tool",
+    ]
+    assert all(body["tools"] == ToolBox([calculator]).schemas() for body in server.requests)
+    assert [body["tool_choice"] for body in server.requests] == ["auto"] * 3
+    assert tool_protocol_errors(run.messages) == []
+
+
+def test_loop_forces_only_the_first_request_unless_told_otherwise():
+    forced = ToolBox([calculator]).choose("calculator")
+    turns = [tool_call_completion([("a", "calculator", '{"expression": "1"}')]), completion("1.")]
+    with ScriptedAPI(in_order(turns)) as server:
+        run_tool_loop(
+            server.sync_client(), server.model, [], ToolBox([calculator]), tool_choice=forced
+        )
+    assert [body["tool_choice"] for body in server.requests] == [forced, "auto"]
+
+
+def test_tool_protocol_errors_names_unanswered_and_unknown_ids():
+    ask = {"role": "assistant", "content": "", "tool_calls": [{"id": "a"}, {"id": "b"}]}
+    answer_a = {"role": "tool", "tool_call_id": "a", "content": "1"}
+    answer_b = {"role": "tool", "tool_call_id": "b", "content": "2"}
+    user = {"role": "user", "content": "go"}
+    assert tool_protocol_errors([user, ask, answer_a, answer_b, user]) == []
+    assert tool_protocol_errors([user, ask, answer_a]) == [
+        "tool call 'b' (message 1) has no tool message"
+    ]
+    assert tool_protocol_errors([user, ask, answer_a, user, answer_b]) == [
+        "tool call 'b' (message 1) has no tool message",
+        "message 4: no open tool call has the id 'b'",
+    ]
+    assert tool_protocol_errors([user, answer_a]) == ["message 1: no open tool call has the id 'a'"]
+    assert tool_protocol_errors([user, ask, answer_a, answer_a, answer_b]) == [
+        "message 3: no open tool call has the id 'a'"
+    ]
+
+
+# ── the real local server (SmolLM2 behind llama.cpp's server) ──────────────────────────
 QUESTION = [{"role": "user", "content": "What is 37 times 41?"}]
 
 
-def test_real_server_forced_every_step_is_stopped_by_the_step_limit(local_settings):
+def server_root(settings) -> str:
+    return settings.base_url.removesuffix("/v1")
+
+
+@pytest.fixture(scope="module")
+def smollm2_template(local_settings):
+    """The local server's template capabilities; skip when a tool-capable model is served."""
+    caps = httpx.get(f"{server_root(local_settings)}/props", timeout=30).json()[
+        "chat_template_caps"
+    ]
+    if caps["supports_tools"]:
+        pytest.skip("the served model's template supports tools; these tests are about SmolLM2's")
+    return caps
+
+
+def test_real_server_template_leaves_the_tools_out_of_the_prompt(local_settings, smollm2_template):
     toolbox = ToolBox([calculator, convert_units])
+    asked = {"messages": QUESTION, "tools": toolbox.schemas()}
+    prompt = httpx.post(f"{server_root(local_settings)}/apply-template", json=asked, timeout=30)
+    assert "37 times 41" in prompt.json()["prompt"]
+    assert not [name for name in toolbox.names if name in prompt.json()["prompt"]]
+    assert smollm2_template["supports_parallel_tool_calls"] is False
+
+
+@pytest.mark.parametrize("tool_choice", ["auto", "none", "required", "named"])
+def test_real_server_never_returns_a_tool_call(local_settings, smollm2_template, tool_choice):
+    toolbox = ToolBox([calculator])
     run = run_tool_loop(
         get_client(local_settings),
         local_settings.model,
         QUESTION,
         toolbox,
-        tool_choice=toolbox.choose("calculator"),
-        then_tool_choice=toolbox.choose("calculator"),
+        tool_choice=toolbox.choose("calculator") if tool_choice == "named" else tool_choice,
         max_steps=2,
-        max_tokens=64,  # the schema allows at most 61 characters of JSON: it always closes
-        temperature=0,
-    )
-    assert run.stopped == "step limit" and run.answer is None and len(run.steps) == 2
-    assert [[r.name for r in step.results] for step in run.steps] == [["calculator"]] * 2
-    # the grammar built from the schema (pattern, at most 40 characters) forces valid arguments
-    assert all(r.error != "invalid arguments" for r in run.results), run.report()
-
-
-def test_real_server_forced_then_auto_answers_in_the_second_step(local_settings):
-    toolbox = ToolBox([calculator, convert_units])
-    run = run_tool_loop(
-        get_client(local_settings),
-        local_settings.model,
-        QUESTION,
-        toolbox,
-        tool_choice=toolbox.choose("calculator"),
-        max_steps=3,
-        max_tokens=64,
-        temperature=0,
-    )
-    assert run.stopped == "answered" and len(run.steps) == 2, run.report()
-    assert [r.name for r in run.steps[0].results] == ["calculator"]
-    assert run.messages[1]["content"] == "" and run.messages[2]["role"] == "tool"
-    assert isinstance(run.answer, str)
-
-
-@pytest.mark.parametrize("tool_choice", ["auto", "required"])
-def test_real_server_never_calls_a_tool_unless_one_is_named(local_settings, tool_choice):
-    # llama-cpp-python renders SmolLM2's chat template, which has no place for tools
-    run = run_tool_loop(
-        get_client(local_settings),
-        local_settings.model,
-        QUESTION,
-        ToolBox([calculator]),
-        tool_choice=tool_choice,
-        max_steps=2,
-        max_tokens=20,
+        max_tokens=8,
         temperature=0,
     )
     assert run.stopped == "answered" and len(run.steps) == 1 and run.results == []
+
+
+def test_real_server_accepts_the_conversation_the_loop_builds(local_settings):
+    turns = [tool_call_completion([("call_1", "calculator", '{"expression": "37 * 41"}')]), completion("1517.")]  # fmt: skip
+    with ScriptedAPI(in_order(turns)) as server:
+        scripted = run_tool_loop(
+            server.sync_client(), server.model, QUESTION, ToolBox([calculator])
+        )
+    conversation = scripted.messages[:-1]  # user, assistant with tool_calls, tool
+    assert [m["role"] for m in conversation] == ["user", "assistant", "tool"]
+    response = get_client(local_settings).chat.completions.create(
+        model=local_settings.model, messages=conversation, max_tokens=4, temperature=0
+    )
+    assert response.choices[0].finish_reason in ("stop", "length")

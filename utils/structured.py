@@ -13,6 +13,7 @@ validation against your schema tells you whether the reply is what you asked for
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,23 +22,67 @@ from pydantic import BaseModel, ValidationError
 JSON_MODE = {"type": "json_object"}  # portable: DashScope, OpenAI, llama.cpp, vLLM, ...
 
 
-def json_instruction(schema: type[BaseModel]) -> str:
-    """A system-message line asking for one JSON object that matches ``schema``.
+def json_schema_format(schema: type[BaseModel]) -> dict:
+    """``response_format`` asking the server to follow ``schema`` itself (OpenAI's form).
 
-    It names the word "JSON", which DashScope and OpenAI require in the messages when
-    ``response_format`` is ``json_object``.
+    llama.cpp's server turns it into a grammar; OpenAI and some Model Studio models (not
+    qwen-max) accept it too. Elsewhere use JSON mode and validate.
     """
-    return (
-        "Reply with only one JSON object, no other text. It must match this JSON Schema:\n"
-        + json.dumps(schema.model_json_schema())
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": snake_name(schema), "schema": schema.model_json_schema()},
+    }
+
+
+def snake_name(schema: type) -> str:
+    """A class name in snake case: ``BenchmarkScore`` → ``benchmark_score``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", schema.__name__).lower()
+
+
+def json_instruction(schema: type[BaseModel]) -> str:
+    """A system message asking for one JSON object with ``schema``'s keys, one line per key.
+
+    It says "JSON", which Model Studio and OpenAI require in the messages with JSON mode, and
+    spells out each key's type and limits. A raw JSON Schema works for large models, but
+    small ones copy it instead of filling it in (notebook 04 measures both).
+    """
+    properties = schema.model_json_schema().get("properties", {})
+    keys = [f'- "{name}": {describe_field(spec)}' for name, spec in properties.items()]
+    return "Reply with only one JSON object, no other text, with exactly these keys:\n" + "\n".join(
+        keys
     )
+
+
+LIMITS_IN_WORDS = {  # JSON Schema keyword → how json_instruction says it
+    "minLength": "at least {} characters",
+    "maxLength": "at most {} characters",
+    "minimum": "at least {:g}",
+    "maximum": "at most {:g}",
+    "exclusiveMinimum": "more than {:g}",
+    "exclusiveMaximum": "less than {:g}",
+    "pattern": "matching {}",
+}
+
+
+def describe_field(spec: dict) -> str:
+    """One JSON Schema property in words: ``number (at least 0, at most 100) or null``."""
+    if "anyOf" in spec:
+        text = " or ".join(describe_field(option) for option in spec["anyOf"])
+    else:
+        if "enum" in spec:
+            kind = "one of " + ", ".join(json.dumps(value) for value in spec["enum"])
+        else:
+            kind = spec.get("type", "object" if "$ref" in spec else "any value")
+        limits = [words.format(spec[key]) for key, words in LIMITS_IN_WORDS.items() if key in spec]
+        text = f"{kind} ({', '.join(limits)})" if limits else kind
+    return f"{text}: {spec['description']}" if spec.get("description") else text
 
 
 def parse_json_object(text: str | None) -> dict:
     """The JSON object in ``text``; raises ``ValueError`` saying what is wrong with it.
 
-    Control characters inside strings are accepted (``strict=False``): the local server's
-    schema grammars let raw newlines into strings, which strict parsers reject.
+    Control characters inside strings are accepted (``strict=False``): a schema
+    grammar may let a raw newline into a string, which strict parsers reject.
     """
     if not text or not text.strip():
         raise ValueError("the reply is empty")

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import inspect
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from utils.structured import describe_validation_error
+from utils.structured import describe_validation_error, snake_name
 
 AUTO = "auto"
 
@@ -79,12 +78,10 @@ def tool_schema(function: Callable) -> dict:
 
 def model_tool_schema(schema: type[BaseModel], name: str | None = None) -> dict:
     """A tool whose arguments are ``schema``'s fields: tool calling as structured output."""
-    snake_name = re.sub(
-        r"(?<!^)(?=[A-Z])", "_", schema.__name__
-    ).lower()  # BenchmarkScore → benchmark_score
-    description = inspect.getdoc(schema) or f"Record a {snake_name.replace('_', ' ')}."
+    snake = snake_name(schema)  # BenchmarkScore → benchmark_score
+    description = inspect.getdoc(schema) or f"Record a {snake.replace('_', ' ')}."
     parameters = _without_titles(schema.model_json_schema())
-    return function_tool(name or f"record_{snake_name}", description, parameters)
+    return function_tool(name or f"record_{snake}", description, parameters)
 
 
 @dataclass
@@ -150,22 +147,23 @@ class ToolBox:
             raise ValueError(describe_validation_error(error)) from None
 
     def execute(self, call_id: str, name: str, arguments: str) -> ToolResult:
-        """Run one requested call if it is allowed and valid; never raises."""
-        if name not in self.functions:
+        """Run one requested call if it is allowed and valid; never raises.
+
+        The same three steps as the loop written out in notebook 04: the allow-list, then
+        validation before anything runs, then the call, each failure becoming a message.
+        """
+        if name not in self.functions:  # 1. only allow-listed tools
             content = (
                 f"Error: there is no tool named {name!r}. Available tools: {', '.join(self.names)}."
             )
             return ToolResult(call_id, name, arguments, content, "unknown tool")
         try:
-            validated = self.validate(name, arguments)
+            validated = self.validate(name, arguments)  # 2. validate before running
         except ValueError as error:
             content = f"Error: invalid arguments for {name}: {error}. Fix them and call again."
             return ToolResult(call_id, name, arguments, content, "invalid arguments")
         try:
-            arguments_by_name = {
-                key: getattr(validated, key) for key in type(validated).model_fields
-            }
-            output = self.functions[name](**arguments_by_name)
+            output = self.functions[name](**dict(validated))  # 3. run
         except Exception as error:  # a tool's failure is news for the model, not a crash
             content = f"Error: {name} failed: {type(error).__name__}: {error}"
             return ToolResult(call_id, name, arguments, content, "tool raised")
@@ -187,7 +185,7 @@ class ToolBox:
 
 def assistant_message(message) -> dict:
     """The assistant turn to send back: its text ("" not None) and its tool calls."""
-    turn = {"role": "assistant", "content": message.content or ""}  # llama.cpp rejects None
+    turn = {"role": "assistant", "content": message.content or ""}  # some servers reject null
     if message.tool_calls:
         turn["tool_calls"] = [
             {
@@ -254,28 +252,57 @@ def run_tool_loop(
 ) -> ToolRun:
     """Request → tool calls → validate → run → ``tool`` messages → ..., until an answer.
 
-    ``tool_choice`` applies to the first request and ``then_tool_choice`` to the rest (keep
-    it "auto": forcing a tool on every request leaves the model no way to answer).
-    ``max_steps`` caps the number of requests, so a model that keeps calling tools stops.
+    The loop of notebook 04, packaged. ``tool_choice`` applies to the first request and
+    ``then_tool_choice`` to the rest (keep it "auto": a forced choice on every request leaves
+    the model no way to answer). ``max_steps`` caps the number of requests, so a model that
+    keeps calling tools stops. ``messages`` is not modified; the run holds its own copy.
     """
     if max_steps < 1:
         raise ValueError("max_steps must be at least 1")
-    conversation = list(messages)
+    messages = list(messages)
     steps: list[Step] = []
     for number in range(1, max_steps + 1):
         response = client.chat.completions.create(
             model=model,
-            messages=conversation,
+            messages=messages,
             tools=toolbox.schemas(),
             tool_choice=tool_choice if number == 1 else then_tool_choice,
             **request,
         )
-        choice = response.choices[0]
-        step = Step(number, choice.finish_reason, choice.message.content)
+        message = response.choices[0].message
+        step = Step(number, response.choices[0].finish_reason, message.content)
         steps.append(step)
-        conversation.append(assistant_message(choice.message))
-        if not choice.message.tool_calls:
-            return ToolRun(steps, conversation, choice.message.content or "", "answered")
-        step.results = toolbox.execute_all(choice.message.tool_calls)
-        conversation.extend(result.message() for result in step.results)
-    return ToolRun(steps, conversation, None, "step limit")
+        messages.append(assistant_message(message))
+        if not message.tool_calls:
+            return ToolRun(steps, messages, message.content or "", "answered")
+        step.results = toolbox.execute_all(message.tool_calls)
+        messages.extend(result.message() for result in step.results)
+    return ToolRun(steps, messages, None, "step limit")
+
+
+def tool_protocol_errors(messages: list[dict]) -> list[str]:
+    """What a strict API rejects in a tool conversation, as sentences (empty: all fine).
+
+    Every ``tool_calls`` entry of an assistant turn needs exactly one ``tool`` message with
+    its ``tool_call_id``, after that turn and before the next user or assistant turn.
+    """
+    errors: list[str] = []
+    open_calls: dict[str, int] = {}  # call id → index of the assistant turn that made it
+
+    def close_open_calls() -> None:
+        for call_id, turn in open_calls.items():
+            errors.append(f"tool call {call_id!r} (message {turn}) has no tool message")
+        open_calls.clear()
+
+    for index, message in enumerate(messages):
+        role = message.get("role")
+        if role in ("assistant", "user"):
+            close_open_calls()
+        if role == "assistant" and message.get("tool_calls"):
+            open_calls.update({call["id"]: index for call in message["tool_calls"]})
+        elif role == "tool" and open_calls.pop(message.get("tool_call_id"), None) is None:
+            errors.append(
+                f"message {index}: no open tool call has the id {message.get('tool_call_id')!r}"
+            )
+    close_open_calls()
+    return errors
