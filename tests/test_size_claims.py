@@ -109,6 +109,7 @@ def test_find_claims_reads_numbers_with_units(text, expected):
     assert [(c.value, c.unit) for c in find_claims(text)] == expected
 
 
-def test_names_and_bare_numbers_are_not_claims():
+def test_names_prices_hours_and_bare_numbers_are_not_claims():
     assert find_claims("Qwen1.5-MoE-A2.7B and Qwen2-57B-A14B, in 3 to 5 sentences, 3 bits") == []
+    assert find_claims("2.788M H800 GPU hours, 2.664M GPU hours, 1.2M hours, $5.6M") == []
     assert find_claims("eight experts and sixty-one layers") == []

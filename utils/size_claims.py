@@ -13,8 +13,8 @@ reads only numbers with a unit it can check — ``671B``, ``37 billion``, ``8 ex
    A number in a unit no fact covers cannot be verified, so it counts against the answer;
    an answer with no checkable number does not pass.
 
-Numbers written as words ("eight experts") and numbers that are part of a name ("A2.7B",
-"Qwen2-57B") are not claims.
+Numbers written as words ("eight experts"), numbers that are part of a name ("A2.7B",
+"Qwen2-57B"), prices ("$5.6M") and GPU hours ("2.664M GPU hours") are not claims.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 
 _SCALE = {"m": 1e-3, "million": 1e-3, "b": 1.0, "bn": 1.0, "billion": 1.0}
 _SCALE |= {"t": 1e3, "trillion": 1e3}
-_NUMBER = r"(?<![\w.\-])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+_NUMBER = r"(?<![\w.\-$])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"  # not inside a name or a price
+_SCALED = _NUMBER + r"\s*(million|billion|trillion|bn|[mbt])\b"  # "37B", "37 billion"
+_TOKENS = r"\s*(?:training\s+)?tokens"  # "14.8T tokens" is data, not parameters
+_NOT_SIZE = r"\s*(?:\w+\s+)?(?:GPU|hours)"  # "2.664M GPU hours", "2.8M H800 GPU hours"
 # (pattern, unit): group 1 is the number, group 2 the word that scales it (million, ...) or names it
 _PATTERNS = [
-    (_NUMBER + r"\s*(million|billion|trillion|bn|[mbt])\b(?!\s*(?:training\s+)?tokens)", "B"),
-    (
-        _NUMBER + r"\s*(million|billion|trillion|bn|[mbt])\b(?=\s*(?:training\s+)?tokens)",
-        "B tokens",
-    ),
+    (_SCALED + f"(?!{_TOKENS}|{_NOT_SIZE})", "B"),
+    (_SCALED + f"(?={_TOKENS})", "B tokens"),
     (r"(?<![\w.,\-])(\d{1,3}(?:,\d{3}){2,})\s+(?:[a-z-]+\s+)?(parameters)", "B"),
     (_NUMBER + r"\s*(%|percent\b)", "%"),
     (_NUMBER + r"\s+(?:[a-z-]+\s+)?(layers?)\b", "layers"),
