@@ -64,6 +64,20 @@ def test_a_right_answer_passes_and_each_number_is_matched_to_its_fact():
     assert repr(result).endswith("PASS: every number checks out.")
 
 
+def test_bare_parameter_counts_are_claims_too():
+    # The local model's answer on a later run of notebook 11: numbers without "B" or "billion".
+    text = (
+        "In 3 to 5 sentences, the total number of parameters is 1000, and the number of "
+        "parameters active for each token is 10."
+    )
+    result = grade(text, FACTS)
+    assert [(v.fact.name, v.correct) for v in result.verdicts] == [
+        ("total parameters", False),
+        ("active parameters", False),
+    ]
+    assert "a number is wrong" in repr(result)
+
+
 def test_an_answer_without_numbers_is_not_a_pass():
     words = "MoE uses a router and gating network to pick a sparse subset of specialised experts."
     result = grade(words, FACTS)
@@ -97,6 +111,9 @@ def test_a_number_without_a_cue_word_is_right_if_any_fact_of_its_unit_matches():
         ("37 billion and 100 million", [(37.0, "B"), (0.1, "B")]),
         ("1,000 bn", [(1000.0, "B")]),
         ("671,000,000,000 parameters", [(671.0, "B")]),
+        ("37 billion parameters, 5 params", [(37.0, "B"), (5e-9, "B")]),
+        ("the number of parameters is 1000.", [(1e-6, "B")]),
+        ("parameters: 671B, parameters of 256 experts", [(671.0, "B"), (256.0, "experts")]),
         ("14.8 trillion tokens", [(14800.0, "B tokens")]),
         ("14.8T training tokens", [(14800.0, "B tokens")]),
         ("about 5.5% of them", [(5.5, "%")]),

@@ -3,7 +3,8 @@
 A keyword check passes an answer that uses the right words in a wrong sentence ("a mixture
 of multiple models ... combines CNNs and RNNs"). A number is right or wrong, so the grader
 reads only numbers with a unit it can check — ``671B``, ``37 billion``, ``8 experts``,
-``61 layers``, ``5.5%`` — and compares each with a known fact:
+``61 layers``, ``5.5%``, and bare parameter counts ("the number of parameters is 1000") —
+and compares each with a known fact:
 
 1. find the claims (:func:`find_claims`): a number, its unit, the words around it;
 2. decide which fact a claim is about: the fact whose cue word ("total", "per token",
@@ -24,23 +25,27 @@ from dataclasses import dataclass, field
 
 _SCALE = {"m": 1e-3, "million": 1e-3, "b": 1.0, "bn": 1.0, "billion": 1.0}
 _SCALE |= {"t": 1e3, "trillion": 1e3}
-_NUMBER = r"(?<![\w.\-$])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"  # not inside a name or a price
-_SCALED = _NUMBER + r"\s*(million|billion|trillion|bn|[mbt])\b"  # "37B", "37 billion"
+_NUMBER = r"(?<![\w.\-$])(?P<n>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"  # not inside a name or a price
+_SCALED = _NUMBER + r"\s*(?P<w>million|billion|trillion|bn|[mbt])\b"  # "37B", "37 billion"
 _TOKENS = r"\s*(?:training\s+)?tokens"  # "14.8T tokens" is data, not parameters
 _NOT_SIZE = r"\s*(?:\w+\s+)?(?:GPU|hours)"  # "2.664M GPU hours", "2.8M H800 GPU hours"
-# (pattern, unit): group 1 is the number, group 2 the word that scales it (million, ...) or names it
+_PARAMS = r"(?P<w>parameters|params)\b"
+_NO_UNIT = r"(?!\d|\.\d|\s*(?:million|billion|trillion|bn|[mbt]\b|%|percent\b|(?:[a-z-]+\s+)?(?:experts?|layers?|tokens?|heads?)\b))"
+_COUNT_BEFORE = _NUMBER + r"\s+(?:(?!million|billion|trillion|bn)[a-z-]+\s+)?" + _PARAMS
+_COUNT_AFTER = rf"\b{_PARAMS}(?:\s+[a-z-]+){{0,5}}?(?:\s+(?:is|are|was|of|at)\s+|\s*[=:]\s*){_NUMBER}{_NO_UNIT}"
+_X_OF_Y = r"\s+(?:out\s+)?of\s+(?:the\s+|its\s+)?\d+\s+(?:[a-z-]+\s+)?(?P<w>experts?)\b"
+# (pattern, unit): group "n" is the number, group "w" the word that scales it (million, ...)
+# or names it. A bare count of parameters is read as it stands and turned into billions.
 _PATTERNS = [
-    (_SCALED + f"(?!{_TOKENS}|{_NOT_SIZE})", "B"),
-    (_SCALED + f"(?={_TOKENS})", "B tokens"),
-    (r"(?<![\w.,\-])(\d{1,3}(?:,\d{3}){2,})\s+(?:[a-z-]+\s+)?(parameters)", "B"),
-    (_NUMBER + r"\s*(%|percent\b)", "%"),
-    (_NUMBER + r"\s+(?:[a-z-]+\s+)?(layers?)\b", "layers"),
-    (_NUMBER + r"\s+(?:[a-z-]+\s+){0,2}(experts?)\b", "experts"),
-    (
-        _NUMBER + r"\s+(?:out\s+)?of\s+(?:the\s+|its\s+)?\d+\s+(?:[a-z-]+\s+)?(experts?)\b",
-        "experts",
-    ),
-    (r"\btop[- ]?(?:k\s*=\s*)?(\d+)()", "experts"),
+    (_SCALED + f"(?!{_TOKENS}|{_NOT_SIZE})", "B"),  # "671B", "37 billion"
+    (_SCALED + f"(?={_TOKENS})", "B tokens"),  # "14.8T tokens"
+    (_COUNT_BEFORE, "B"),  # "671,000,000,000 parameters"
+    (_COUNT_AFTER, "B"),  # "the number of parameters is 1000"
+    (_NUMBER + r"\s*(?P<w>%|percent\b)", "%"),  # "5.5%"
+    (_NUMBER + r"\s+(?:[a-z-]+\s+)?(?P<w>layers?)\b", "layers"),  # "61 transformer layers"
+    (_NUMBER + r"\s+(?:[a-z-]+\s+){0,2}(?P<w>experts?)\b", "experts"),  # "256 routed experts"
+    (_NUMBER + _X_OF_Y, "experts"),  # the 8 in "8 of its 256 experts"
+    (r"\btop[- ]?(?:k\s*=\s*)?(?P<n>\d+)(?P<w>)", "experts"),  # "top-8"
 ]
 
 
@@ -121,13 +126,13 @@ def find_claims(text: str) -> list[Claim]:
     claims: dict[tuple[int, int], Claim] = {}
     for pattern, unit in _PATTERNS:
         for match in re.finditer(pattern, text, flags=re.IGNORECASE):
-            number, suffix = match.group(1), match.group(2).lower()
-            value = float(number.replace(",", ""))
-            if suffix in _SCALE:
-                value *= _SCALE[suffix]
-            elif suffix == "parameters":
+            word = match.group("w").lower()
+            value = float(match.group("n").replace(",", ""))
+            if word in _SCALE:
+                value *= _SCALE[word]
+            elif word in ("parameters", "params"):  # a bare count: in billions like the rest
                 value /= 1e9
-            span = match.span(1)
+            span = match.span("n")
             claims.setdefault(span, Claim(match.group(0).strip(), value, unit, *span))
     return sorted(claims.values(), key=lambda c: c.start)
 
