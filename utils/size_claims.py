@@ -63,8 +63,14 @@ class Fact:
     def accepts(self, value: float) -> bool:
         return self.low <= value <= self.high
 
-    def describe(self) -> str:
-        return f"{self.low:g}" if self.low == self.high else f"{self.low:.3g}–{self.high:.3g}"
+    def describe(self, value: float | None = None) -> str:
+        """The accepted range, or ``value``, with the unit where it helps: "637–705 B", "5.5%"."""
+        suffix = {"B": " B", "B tokens": " B", "%": "%"}.get(self.unit, "")
+        if value is not None:
+            return f"{value:g}{suffix}"
+        if self.low == self.high:
+            return f"{self.low:g}{suffix}"
+        return f"{self.low:.3g}–{self.high:.3g}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,7 @@ class Grade:
                 lines.append(f"{mark} {v.claim.text!r}: no fact here is measured in {v.claim.unit}")
             else:
                 lines.append(
-                    f"{mark} {v.claim.text!r} → {v.fact.name}: {v.claim.value:g} "
+                    f"{mark} {v.claim.text!r} → {v.fact.name}: {v.fact.describe(v.claim.value)} "
                     f"(expected {v.fact.describe()})"
                 )
         if self.missing:
