@@ -1,20 +1,25 @@
 """How big a model is, from its Hugging Face ``config.json``: parameters, training FLOPs, memory.
 
 Supported configs: decoder-only transformers with gated (SwiGLU) MLPs — Llama/Mistral style
-(grouped-query attention), Mixtral style MoE (``num_local_experts``) and DeepSeek-V3 style
-MoE (``n_routed_experts``, shared experts, Multi-head Latent Attention). Norm weights are
-counted; biases only where the config says ``attention_bias``/``mlp_bias``.
+(grouped-query attention), Mixtral style MoE (``num_local_experts``), Qwen2-MoE style
+(``num_experts``, ``moe_intermediate_size``, a gated shared expert of
+``shared_expert_intermediate_size``, ``decoder_sparse_step``, ``mlp_only_layers``: Qwen1.5-MoE,
+Qwen2-57B-A14B) and DeepSeek-V3 style MoE (``n_routed_experts``, shared experts, Multi-head
+Latent Attention). Norm weights are counted; biases where the config says
+``attention_bias``/``mlp_bias``, and Qwen2's query/key/value biases.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from utils.paths import data_dir
 
 BYTES_PER_PARAM = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "int4": 0.5}
+# Model types whose query, key and value projections have a bias (not the output one) although
+# their config has no flag for it: Qwen2's "attention QKV bias" (Qwen2 and Qwen2-MoE model cards).
+QKV_BIAS_MODELS = ("qwen2", "qwen2_moe")
 
 
 def load_model_config(name: str) -> dict:
@@ -44,8 +49,12 @@ def attention_parameters(config: dict) -> int:
     head_dim = config.get("head_dim") or d // heads
     kv_heads = config.get("num_key_value_heads", heads)
     weights = d * heads * head_dim + 2 * d * kv_heads * head_dim + heads * head_dim * d
-    bias = (heads + 2 * kv_heads) * head_dim + d if config.get("attention_bias") else 0
-    return weights + bias
+    qkv_bias = (heads + 2 * kv_heads) * head_dim
+    if config.get("attention_bias"):  # Llama-style flag: q, k, v and o all have a bias
+        return weights + qkv_bias + d
+    if config.get("qkv_bias", config.get("model_type") in QKV_BIAS_MODELS):  # q, k, v only
+        return weights + qkv_bias
+    return weights
 
 
 def mlp_parameters(config: dict, intermediate_size: int) -> int:
@@ -56,46 +65,62 @@ def mlp_parameters(config: dict, intermediate_size: int) -> int:
 
 
 def moe_layout(config: dict) -> dict:
-    """The MoE shape of a config: dense/MoE layer counts and experts (all zero for dense)."""
+    """The MoE shape of a config (all zero for a dense model).
+
+    ``dense_layers``/``moe_layers``: how many layers have one MLP / experts; ``routed_experts``
+    and ``experts_per_token``: the router's choice; ``expert_size``: one routed expert's hidden
+    width; ``shared_size``: the summed hidden width of the always-used shared experts (one MLP
+    that wide has the same parameter count); ``shared_gate``: a ``hidden_size × 1`` gate scales
+    the shared expert's output (Qwen2-MoE).
+    """
     layers = config["num_hidden_layers"]
-    if "n_routed_experts" in config:  # DeepSeek-V2/V3
-        dense = config.get("first_k_dense_replace", 0)
-        return {
-            "dense_layers": dense,
-            "moe_layers": layers - dense,
-            "routed_experts": config["n_routed_experts"],
-            "shared_experts": config.get("n_shared_experts") or 0,
-            "experts_per_token": config["num_experts_per_tok"],
-            "expert_size": config["moe_intermediate_size"],
-        }
-    if "num_local_experts" in config:  # Mixtral: every layer is MoE, experts are full-size
-        return {
-            "dense_layers": 0,
-            "moe_layers": layers,
-            "routed_experts": config["num_local_experts"],
-            "shared_experts": 0,
-            "experts_per_token": config["num_experts_per_tok"],
-            "expert_size": config["intermediate_size"],
-        }
-    return {
+    layout = {
         "dense_layers": layers,
         "moe_layers": 0,
         "routed_experts": 0,
-        "shared_experts": 0,
         "experts_per_token": 0,
         "expert_size": 0,
+        "shared_size": 0,
+        "shared_gate": False,
     }
+    if "n_routed_experts" in config:  # DeepSeek-V2/V3: the first k layers stay dense
+        first, every = config.get("first_k_dense_replace", 0), config.get("moe_layer_freq", 1)
+        moe = sum(1 for i in range(layers) if i >= first and i % every == 0)
+        shared = (config.get("n_shared_experts") or 0) * config["moe_intermediate_size"]
+        experts, size = config["n_routed_experts"], config["moe_intermediate_size"]
+    elif config.get("num_experts"):  # Qwen2-MoE: every step-th layer, unless listed as dense
+        step, dense_only = config.get("decoder_sparse_step", 1), config.get("mlp_only_layers") or []
+        moe = sum(1 for i in range(layers) if i not in dense_only and (i + 1) % step == 0)
+        shared = config.get("shared_expert_intermediate_size") or 0
+        experts, size = config["num_experts"], config["moe_intermediate_size"]
+        layout["shared_gate"] = shared > 0
+    elif "num_local_experts" in config:  # Mixtral: every layer is MoE, experts are full-size
+        moe, shared = layers, 0
+        experts, size = config["num_local_experts"], config["intermediate_size"]
+    else:
+        return layout
+    layout.update(
+        dense_layers=layers - moe,
+        moe_layers=moe,
+        routed_experts=experts,
+        experts_per_token=config["num_experts_per_tok"],
+        expert_size=size,
+        shared_size=shared,
+    )
+    return layout
 
 
 def router_parameters(config: dict) -> int:
-    """Parameters of one MoE layer's router: a ``hidden_size × experts`` matrix.
+    """Parameters of one MoE layer's gating: the ``hidden_size × experts`` router matrix, and
 
-    DeepSeek-V3 adds one bias per expert, used only to pick experts: its auxiliary-loss-free
-    load balancing nudges these biases instead of adding a balance loss.
+    - DeepSeek-V3 (``topk_method="noaux_tc"``): one bias per expert, used only to pick experts
+      (its auxiliary-loss-free load balancing nudges these biases instead of a balance loss);
+    - Qwen2-MoE: the shared expert's ``hidden_size × 1`` gate, a sigmoid scaling its output.
     """
-    experts = moe_layout(config)["routed_experts"]
-    bias = experts if "n_routed_experts" in config else 0
-    return config["hidden_size"] * experts + bias
+    layout = moe_layout(config)
+    bias = layout["routed_experts"] if config.get("topk_method") == "noaux_tc" else 0
+    shared_gate = config["hidden_size"] if layout["shared_gate"] else 0
+    return config["hidden_size"] * layout["routed_experts"] + bias + shared_gate
 
 
 def parameter_breakdown(config: dict, embedding_active: bool = False) -> dict[str, dict[str, int]]:
@@ -112,7 +137,8 @@ def parameter_breakdown(config: dict, embedding_active: bool = False) -> dict[st
     expert = mlp_parameters(config, moe["expert_size"]) if moe["moe_layers"] else 0
     attention = layers * attention_parameters(config)
     dense_mlp = moe["dense_layers"] * mlp_parameters(config, config.get("intermediate_size", 0))
-    shared = moe["moe_layers"] * moe["shared_experts"] * expert
+    shared_mlp = mlp_parameters(config, moe["shared_size"]) if moe["shared_size"] else 0
+    shared = moe["moe_layers"] * shared_mlp
     routers = moe["moe_layers"] * router_parameters(config)
     norms = 2 * layers * d + d  # two per layer and the final one
     head = 0 if config.get("tie_word_embeddings") else vocab * d
@@ -148,10 +174,10 @@ def mtp_parameters(config: dict) -> int:
     if not modules:
         return 0
     d, moe = config["hidden_size"], moe_layout(config)
-    expert = mlp_parameters(config, moe["expert_size"])
     layer = (
         attention_parameters(config)
-        + (moe["routed_experts"] + moe["shared_experts"]) * expert
+        + moe["routed_experts"] * mlp_parameters(config, moe["expert_size"])
+        + mlp_parameters(config, moe["shared_size"])
         + router_parameters(config)
         + 2 * d
     )
@@ -192,28 +218,3 @@ def mla_cache_bytes(
 ) -> float:
     """Bytes of a Multi-head Latent Attention cache: one latent (+ a RoPE key) per token and layer."""
     return layers * (kv_lora_rank + rope_dim) * context * batch * bytes_per_value
-
-
-_SCALES = {
-    "m": 1e-3,
-    "million": 1e-3,
-    "b": 1.0,
-    "bn": 1.0,
-    "billion": 1.0,
-    "t": 1e3,
-    "trillion": 1e3,
-}
-_COUNT = re.compile(
-    r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(million|billion|trillion|bn|[mbt])\b", re.IGNORECASE
-)
-
-
-def billions_mentioned(text: str) -> list[float]:
-    """Every "<number> million/billion/trillion" (or M/B/T) in ``text``, in billions.
-
-    ``"37B"`` → 37.0, ``"100 million"`` → 0.1, ``"1,000 bn"`` → 1000.0; [] if there are none.
-    """
-    return [
-        float(number.replace(",", "")) * _SCALES[unit.lower()]
-        for number, unit in _COUNT.findall(text)
-    ]
