@@ -155,20 +155,28 @@ def test_notebook_01_runs_in_the_browser_and_the_model_answers(page, jupyterlab)
 
 
 def test_chat_widget_renders_and_streams_a_reply(page, jupyterlab):
-    """After Run All (previous test), the chat box in notebook 01 answers a typed message."""
+    """After Run All (previous test), the chat box in notebook 01 answers a typed message.
+
+    Every snapshot taken while the reply streams shows the question exactly once and no
+    "no longer fit" note (issue 14), and the text boxes keep their right border in view.
+    """
     chat = page.locator(".cookbook-chat").first
     chat.scroll_into_view_if_needed()
     assert chat.is_visible(), "the ChatWidget did not render"
+    question = "Name three colours."
     before = page.locator(".cookbook-chat-transcript .cookbook-chat-assistant").count()
-    chat.locator(".cookbook-chat-message textarea").fill("Name three colours.")
+    chat.locator(".cookbook-chat-message textarea").fill(question)
     chat.locator("button.cookbook-chat-send").click()
 
     # Sample the reply while it streams: it must be seen growing, not appear all at once.
-    lengths, deadline = [], time.monotonic() + 300
-    replies = chat.locator(".cookbook-chat-transcript .cookbook-chat-assistant")
+    lengths, snapshots, deadline = [], [], time.monotonic() + 300
+    transcript = chat.locator(".cookbook-chat-transcript")
+    replies = transcript.locator(".cookbook-chat-assistant")
+    users = transcript.locator(".cookbook-chat-user")
     while time.monotonic() < deadline:
         if replies.count() > before:
             lengths.append(len(replies.last.inner_text()))
+            snapshots.append((users.all_inner_texts(), transcript.inner_text()))
             if chat.locator(".cookbook-chat-streaming").count() == 0 and lengths[-1] > 0:
                 break
         time.sleep(0.05)
@@ -177,3 +185,14 @@ def test_chat_widget_renders_and_streams_a_reply(page, jupyterlab):
     growing = sorted(set(lengths))
     assert len(growing) >= 3, f"the reply did not stream (lengths seen: {growing})"
     assert len(replies.last.inner_text()) > len("Assistant: ")
+    for user_turns, text in snapshots:
+        asked = [t for t in user_turns if t.strip() == f"You: {question}"]
+        assert len(asked) == 1, f"the question is drawn {len(asked)} times: {user_turns}"
+        assert "no longer fit" not in text, text
+
+    # The text boxes end inside the output area, so their right border is visible.
+    output = chat.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea-output')]")
+    area = output.first.bounding_box()
+    for box in chat.locator("textarea").all():
+        right = box.bounding_box()
+        assert right["x"] + right["width"] <= area["x"] + area["width"], "border cut off"

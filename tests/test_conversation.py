@@ -1,5 +1,8 @@
 """Conversation: history, the messages really sent, token counting and budgeting."""
 
+import _thread
+import threading
+
 import openai
 import pytest
 
@@ -7,12 +10,14 @@ from utils import get_client
 from utils.conversation import (
     GENERATION_PROMPT,
     Conversation,
+    QwenTokenCounter,
     ServerTokenCounter,
     UsageTokenCounter,
     token_counter_for,
 )
 from utils.flaky_server import FlakyStreamServer
 from utils.settings import Secret, Settings
+from utils.streaming import StreamInterrupted
 
 TURNS = [
     {"role": "user", "content": "My name is Ada and I live in Lisbon."},
@@ -36,6 +41,8 @@ def offline_conversation(**options) -> Conversation:
     [
         [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi!"}],
         [{"role": "system", "content": "Answer in French."}, *TURNS],
+        # No system message: SmolLM2's template adds its own default one, which counts too.
+        [{"role": "user", "content": "Hi!"}],
     ],
 )
 def test_server_counter_matches_the_servers_usage(local_settings, messages):
@@ -47,9 +54,22 @@ def test_server_counter_matches_the_servers_usage(local_settings, messages):
     assert counter.count(messages) == response.usage.prompt_tokens
 
 
-def test_remote_backends_get_the_usage_calibrated_estimate():
-    remote = Settings("dashscope", "https://example.invalid/v1", "qwen-max", Secret("k"), "test")
-    assert isinstance(token_counter_for(remote), UsageTokenCounter)
+def test_remote_backends_get_qwens_tokenizer_or_the_usage_calibrated_estimate():
+    qwen = Settings("dashscope", "https://example.invalid/v1", "qwen-max", Secret("k"), "test")
+    assert isinstance(token_counter_for(qwen), QwenTokenCounter)
+    other = Settings("openai-compatible", "http://127.0.0.1:9/v1", "m", Secret("k"), "test")
+    assert isinstance(token_counter_for(other), UsageTokenCounter)
+
+
+def test_qwen_counter_counts_chatml_with_qwens_tokenizer():
+    counter = QwenTokenCounter()
+    system = {"role": "system", "content": "You are a helpful assistant."}
+    # <|im_start|> system \n You are a helpful assistant . <|im_end|> \n
+    assert counter.count_message(system) == 11
+    assert counter.count_text(GENERATION_PROMPT) == 3  # <|im_start|> assistant \n
+    assert (
+        counter.count([system, TURNS[0]]) == sum(map(counter.count_message, [system, TURNS[0]])) + 3
+    )
 
 
 def test_usage_counter_recalibrates_from_usage():
@@ -154,6 +174,57 @@ def test_a_broken_stream_keeps_its_partial_reply():
         assert chat.turns == []  # nothing arrived: the question can be sent again
 
 
+def test_ctrl_c_during_a_stream_leaves_the_history_as_it_was():
+    with FlakyStreamServer(["Ada", " is", " your", " name."], delay=0.01) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+        chat = Conversation(client, server.model)
+        chat.stream("My name is Ada.")
+
+        def press_stop(text):
+            if text == "Ada is":
+                raise KeyboardInterrupt
+
+        with pytest.raises(StreamInterrupted) as stopped:
+            chat.stream("What is my name?", on_text=press_stop)
+        assert stopped.value.result.text == "Ada is"  # the partial reply is not lost
+        assert [m["content"] for m in chat.turns] == ["My name is Ada.", "Ada is your name."]
+        assert chat.pending is None
+        chat.stream("What is my name?")  # the next request has one user turn at its end
+        roles = [m["role"] for m in server.requests[-1]["messages"]]
+    assert roles == ["system", "user", "assistant", "user"]
+
+
+def test_ctrl_c_while_waiting_for_an_answer_leaves_the_history_as_it_was(fake_api):
+    server = fake_api(200, {}, delay=3.0)  # a server that takes its time
+    client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+    chat = Conversation(client, "m")
+    timer = threading.Timer(0.5, _thread.interrupt_main)  # Ctrl-C, half a second in
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            chat.ask("Hello?")
+    finally:
+        timer.cancel()
+    assert chat.turns == [] and chat.pending is None and chat.last_sent == []
+
+
+def test_left_out_is_right_while_a_reply_streams():
+    seen = []
+    with FlakyStreamServer(["Hi", " there", "!"]) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+        chat = Conversation(client, server.model, budget=1000, reply_tokens=100)
+
+        def watch(text):
+            seen.append((text, chat.left_out, chat.pending["content"], len(chat.turns)))
+
+        chat.stream("Hello", on_text=watch)
+        chat.stream("Again", on_text=watch)
+    assert [s[0] for s in seen][:2] == ["", "Hi"]  # "" once the request is built
+    assert all(left_out == 0 for _, left_out, _, _ in seen)  # everything fits
+    assert {(q, n) for _, _, q, n in seen} == {("Hello", 0), ("Again", 2)}
+    assert chat.left_out == 0 and chat.pending is None and len(chat.turns) == 4
+
+
 def test_a_failed_request_leaves_the_history_as_it_was(fake_api):
     server = fake_api(500, {"error": {"message": "boom"}})
     client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
@@ -162,7 +233,7 @@ def test_a_failed_request_leaves_the_history_as_it_was(fake_api):
         chat.ask("Hello?")
     with pytest.raises(openai.InternalServerError):
         chat.stream("Hello?")
-    assert chat.turns == []
+    assert chat.turns == [] and chat.pending is None
 
 
 def test_streamed_turns_send_the_conversation_options():

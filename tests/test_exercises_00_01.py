@@ -1,30 +1,52 @@
 """The self-checks of notebooks 00 and 01 accept right answers and explain wrong ones."""
 
+import openai
+
+from tests.scripted_api import completion
 from utils.exercises import nb00, nb01
 
 
 def test_backend_predictions():
     right = {"A": "dashscope", "B": "openai-compatible", "C": "local", "D": "local"}
     assert nb00.check_backends(right).solved
-    assert "['C']" in nb00.check_backends({**right, "C": "openai-compatible"}).message
+    one_wrong = nb00.check_backends({**right, "C": "openai-compatible"}).message
+    assert one_wrong.startswith("1 of your 4 predictions") and "C" not in one_wrong
+    assert "2 of your 4" in nb00.check_backends({**right, "A": "local", "D": "dashscope"}).message
     assert "missing" in nb00.check_backends({"A": "dashscope"}).message
 
 
-def test_messages_check_calls_the_model(local_settings):
+ONE_WORD = [
+    {"role": "system", "content": "Answer in one word."},
+    {"role": "user", "content": "What colour is grass?"},
+    {"role": "assistant", "content": "Green."},  # an example: a small model copies its form
+    {"role": "user", "content": "What colour is the sky on a clear day?"},
+]
+
+
+def test_messages_check_passes_a_one_word_reply_from_the_model(local_settings):
     from utils import get_client
 
     client = get_client(local_settings)
-    good = [
-        {"role": "system", "content": "Answer in one word."},
-        {"role": "user", "content": "Hi?"},
-    ]
-    assert nb00.check_messages(good, client, local_settings.model).solved
+    verdict = nb00.check_messages(ONE_WORD, client, local_settings.model)
+    assert verdict.solved and "one word" in verdict.message
     assert not nb00.check_messages([], client, local_settings.model)
     assert "role" in nb00.check_messages([{"content": "x"}], client, local_settings.model).message
     assert (
         "start with a system"
-        in nb00.check_messages(good[::-1], client, local_settings.model).message
+        in nb00.check_messages(ONE_WORD[::-1], client, local_settings.model).message
     )
+
+
+def test_messages_check_refuses_a_reply_that_ignores_the_rule(fake_api):
+    """Issue 15: a 25-word reply to "Answer in one word" used to pass."""
+    long_reply = " ".join(["word"] * 24) + " done."
+    server = fake_api(200, completion(long_reply))
+    client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+    verdict = nb00.check_messages(ONE_WORD, client, "m")
+    assert not verdict.solved and "25 words, not one" in verdict.message
+    server_one = fake_api(200, completion("**Blue.**"))
+    client_one = openai.OpenAI(base_url=server_one.base_url, api_key="unused", max_retries=0)
+    assert nb00.check_messages(ONE_WORD, client_one, "m").solved
 
 
 def reference_extractor(answer):

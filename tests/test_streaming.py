@@ -11,9 +11,11 @@ from utils.flaky_server import FlakyStreamServer
 from utils.streaming import (
     RESUME_PROMPT,
     LiveText,
+    StreamInterrupted,
     StreamResult,
     collect_stream,
     collect_stream_async,
+    partial_mode_messages,
     resume_messages,
     show_stream,
     stream_chat,
@@ -30,19 +32,44 @@ def flaky_client(server: FlakyStreamServer) -> openai.OpenAI:
 
 def test_stream_chat_collects_text_finish_reason_and_timing(local_settings):
     client = get_client(local_settings)
-    result = stream_chat(
-        client, model=local_settings.model, messages=MESSAGES, max_tokens=12, temperature=0
+    request = {"model": local_settings.model, "messages": MESSAGES, "max_tokens": 12}
+    chunks = list(
+        client.chat.completions.create(
+            **request, temperature=0, stream=True, stream_options={"include_usage": True}
+        )
     )
+    # llama.cpp's sequence: a role chunk, one chunk per token, a finish_reason chunk, and
+    # (asked for with include_usage) a last chunk with usage and no choices at all.
+    assert chunks[0].choices[0].delta.role == "assistant" and not chunks[0].choices[0].delta.content
+    assert chunks[-2].choices[0].finish_reason in ("stop", "length")
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    assert all(c.choices[0].delta.content for c in chunks[1:-2])
+
+    result = stream_chat(client, **request, temperature=0)
     assert result.complete and result.error is None and result.advice is None
-    assert result.finish_reason in ("stop", "length") and result.text.strip()
+    assert result.finish_reason == chunks[-2].choices[0].finish_reason and result.text.strip()
     assert 0 < result.first_token_seconds <= result.total_seconds
-    # llama.cpp sends a role chunk, one chunk per token, and a finish_reason chunk ...
-    assert result.chunks == result.content_chunks + 2
-    assert result.content_chunks <= 12
-    # ... and ignores include_usage: the notebook says so, and counts chunks instead.
-    assert result.usage is None and result.tokens_source == "counted chunks"
-    assert result.completion_tokens == result.content_chunks
+    assert result.chunks == result.content_chunks + 3 == len(chunks)
+    # The usage chunk is used: the server's count, not the chunks counted.
+    assert result.tokens_source == "usage"
+    assert result.usage.prompt_tokens == chunks[-1].usage.prompt_tokens
+    assert result.completion_tokens == result.usage.completion_tokens <= 12
+    # A stop token is generated but sends no text: usage counts it, the chunks do not.
+    extra = 1 if result.finish_reason == "stop" else 0
+    assert result.completion_tokens == result.content_chunks + extra
+    assert result.cached_tokens is not None  # llama.cpp reports prompt_tokens_details too
     assert "finish_reason=" in result.summary() and "tokens/s" in result.summary()
+
+
+def test_a_repeated_prompt_is_served_from_the_servers_cache(local_settings):
+    client = get_client(local_settings)
+    messages = [{"role": "user", "content": "Describe the sea in one long sentence, please."}]
+    first, second = (
+        stream_chat(client, model=local_settings.model, messages=messages, max_tokens=2)
+        for _ in range(2)
+    )
+    assert second.usage.prompt_tokens == first.usage.prompt_tokens
+    assert 0 < second.cached_tokens < second.usage.prompt_tokens
 
 
 def test_usage_chunk_is_used_when_the_server_sends_one():
@@ -173,8 +200,85 @@ def test_resume_messages_append_the_partial_answer_and_a_request_to_continue():
     assert resumed[: len(MESSAGES)] == MESSAGES and len(MESSAGES) == 1  # original untouched
     assert resumed[-2] == {"role": "assistant", "content": "Red and"}
     assert resumed[-1] == {"role": "user", "content": RESUME_PROMPT}
-    with pytest.raises(ValueError, match="retry"):
-        resume_messages(MESSAGES, "")
+    for build in (resume_messages, partial_mode_messages):
+        with pytest.raises(ValueError, match=r"before any text arrived\): send the same request"):
+            build(MESSAGES, "")
+
+
+def test_partial_mode_continues_the_answer_itself(local_settings):
+    story = [{"role": "user", "content": "Tell a short story about a lighthouse keeper."}]
+    messages = partial_mode_messages(story, "Once upon a time, on a rocky island,")
+    assert messages[:-1] == story
+    assert messages[-1] == {
+        "role": "assistant",
+        "content": "Once upon a time, on a rocky island,",
+        "partial": True,
+    }
+    client = get_client(local_settings)
+    continued = stream_chat(
+        client, model=local_settings.model, messages=messages, max_tokens=8, temperature=0
+    )
+    resumed = stream_chat(
+        client, model=local_settings.model, messages=resume_messages(story, "Once upon a time, on a rocky island,"),
+        max_tokens=8, temperature=0,
+    )  # fmt: skip
+    # Partial mode: the server renders no end of turn after the prefix, so the prompt is
+    # the prefix itself and the answer goes on from it; a resume request adds a new turn.
+    assert continued.complete and continued.text.strip()
+    assert continued.usage.prompt_tokens < resumed.usage.prompt_tokens
+
+
+def test_ctrl_c_keeps_the_partial_text_and_still_stops():
+    """A KeyboardInterrupt while a stream is read: it still interrupts, and nothing is lost."""
+    with FlakyStreamServer(PIECES, delay=0.01) as server:
+        stream = flaky_client(server).chat.completions.create(
+            model=server.model, messages=MESSAGES, stream=True
+        )
+
+        def press_stop(text):
+            if text == "The sea is ":
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt) as stopped:
+            collect_stream(stream, on_text=press_stop)
+        assert stream.response.is_closed
+    assert isinstance(stopped.value, StreamInterrupted)
+    result = stopped.value.result
+    assert result.text == "The sea is " and not result.complete
+    assert "You stopped the stream" in result.advice and "kept in result.text" in result.advice
+
+
+def test_show_stream_shows_what_arrived_when_stopped(ipython_shell, monkeypatch):
+    monkeypatch.setattr(LiveText, "EVERY", 0.0)
+
+    def press_stop(self, text):
+        if text == "The sea ":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(LiveText, "update", press_stop)
+    with FlakyStreamServer(PIECES) as server, pytest.raises(StreamInterrupted):
+        show_stream(flaky_client(server), model=server.model, messages=MESSAGES)
+    final = ipython_shell.display_pub.outputs[-1]["data"]["text/plain"]
+    assert final.startswith("The sea \n") and LiveText.CURSOR not in final
+    assert "You stopped the stream" in final
+
+
+def test_async_ctrl_c_keeps_the_partial_text():
+    async def read(server):
+        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+        stream = await client.chat.completions.create(
+            model=server.model, messages=MESSAGES, stream=True
+        )
+
+        def press_stop(text):
+            if text == "The ":
+                raise KeyboardInterrupt
+
+        return await collect_stream_async(stream, on_text=press_stop)
+
+    with FlakyStreamServer(PIECES) as server, pytest.raises(StreamInterrupted) as stopped:
+        asyncio.run(read(server))
+    assert stopped.value.result.text == "The "
 
 
 def test_tokens_per_second_and_completeness():

@@ -1,5 +1,7 @@
 """ChatWidget and CompareWidget, driven through their handlers as a browser click would."""
 
+import re
+
 import openai
 import pytest
 
@@ -11,10 +13,35 @@ def flaky_client(server: FlakyStreamServer) -> openai.OpenAI:
     return openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
 
 
+def drawn_turns(transcript_html: str) -> list[tuple[str, str]]:
+    """(role, text) of every message a transcript snapshot draws, in order."""
+    found = re.findall(
+        r'class="cookbook-chat-turn cookbook-chat-(user|assistant)[^"]*"[^>]*><b>[^<]*</b> (.*?)</div>',
+        transcript_html,
+        re.DOTALL,
+    )
+    return [(role, text.removesuffix("▌")) for role, text in found]
+
+
+def record_snapshots(chat: ChatWidget) -> list[str]:
+    snapshots = []
+    chat.transcript.observe(lambda change: snapshots.append(change["new"]), "value")
+    return snapshots
+
+
+def assert_each_message_drawn_once(snapshots: list[str], questions: list[str]) -> None:
+    for snapshot in snapshots:
+        turns = drawn_turns(snapshot)
+        users = [text for role, text in turns if role == "user"]
+        assert len(users) == len(set(users)), f"a message is drawn twice: {turns}"
+        assert set(users) <= set(questions)
+        assert [role for role, _ in turns] == ["user", "assistant"] * (len(turns) // 2)
+        assert "no longer fit" not in snapshot, snapshot
+
+
 def test_chat_widget_streams_a_real_reply_into_the_transcript(local_settings):
     chat = ChatWidget(local_settings, reply_tokens=16)
-    drawn = []
-    chat.transcript.observe(lambda change: drawn.append(change["new"]), "value")
+    drawn = record_snapshots(chat)
     chat.message_box.value = "Hello! Name a fruit."
     chat.send_button.click()  # what the browser's click does: runs the handler in the kernel
     assert [m["role"] for m in chat.conversation.turns] == ["user", "assistant"]
@@ -26,6 +53,39 @@ def test_chat_widget_streams_a_real_reply_into_the_transcript(local_settings):
     assert "Hello! Name a fruit." in chat.transcript.value
     assert not chat.busy and not chat.send_button.disabled
     assert "cookbook-chat-busy" not in chat._dom_classes
+    assert_each_message_drawn_once(drawn, ["Hello! Name a fruit."])
+
+
+def test_every_snapshot_draws_each_message_once_and_no_false_note(local_settings):
+    """Issue 14: while a reply streamed, the question was drawn twice and a note said
+    "(1 earlier messages no longer fit...)" although everything fit."""
+    questions = ["Hello", "Tell me more", "And then?"]
+    with FlakyStreamServer(["Once", " upon", " a", " time."], delay=0.06) as server:
+        chat = ChatWidget(local_settings, client=flaky_client(server))
+        snapshots = record_snapshots(chat)
+        for question in questions:
+            chat.send(question)
+    streaming = [s for s in snapshots if "cookbook-chat-streaming" in s]
+    assert len(streaming) >= 2 * len(questions)  # drawn while each reply arrived
+    assert drawn_turns(streaming[0]) == [("user", "Hello"), ("assistant", "")]
+    assert_each_message_drawn_once(snapshots, questions)
+    assert drawn_turns(snapshots[-1]) == [
+        turn for q in questions for turn in (("user", q), ("assistant", "Once upon a time."))
+    ]
+
+
+def test_the_note_counts_what_really_no_longer_fits(local_settings):
+    with FlakyStreamServer(["A long reply that fills the budget quickly."]) as server:
+        chat = ChatWidget(local_settings, client=flaky_client(server), budget=100, reply_tokens=40)
+        snapshots = record_snapshots(chat)
+        for question in ["First question, fairly long.", "Second one.", "Third one."]:
+            chat.send(question)
+    left_out = chat.conversation.left_out
+    assert left_out > 0  # this budget cannot hold the whole chat
+    assert f"({left_out} earlier messages no longer fit" in snapshots[-1]
+    notes = [re.search(r"\((\d+) earlier messages no longer fit", s) for s in snapshots]
+    counts = [int(n.group(1)) for n in notes if n]
+    assert counts == sorted(counts)  # never a note that a later snapshot takes back
 
 
 def test_chat_widget_has_stable_css_hooks(local_settings):
@@ -42,7 +102,13 @@ def test_chat_widget_has_stable_css_hooks(local_settings):
     ]:
         assert f"cookbook-chat-{name}" in part._dom_classes
     assert local_settings.model in chat.status.value
-    assert repr(chat) == f"<ChatWidget: {local_settings.model} (local); it shows in Jupyter>"
+    assert repr(chat) == (
+        f"[Chat box for {local_settings.model} (local): run this cell to open it; its buttons "
+        "need a running kernel.]"
+    )
+    # Text boxes fill their row without "100%" + margin pushing the right border out.
+    for part in (chat.system_box, chat.message_box, chat.transcript):
+        assert part.layout.width == "auto" and part.layout.flex == "1 1 auto"
 
 
 def test_chat_widget_sends_its_system_prompt_and_temperature(local_settings):
@@ -110,7 +176,7 @@ def test_compare_streams_both_settings_side_by_side(local_settings):
     assert all("Blue." in pane.value for pane in widget.panes.values())
     assert widget.status.value == "Done." and widget.results == results
     assert "cookbook-compare-left" in widget.panes["left"]._dom_classes
-    assert repr(widget).startswith("<CompareWidget: 'Name a colour.'")
+    assert repr(widget).startswith("[Side-by-side comparison of 'Name a colour.'")
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from utils.local_model import display_name
 from utils.settings import Settings, load_settings
 
 MAX_RETRIES = 3  # the SDK retries 408/409/429/5xx and connection errors with back-off
-TIMEOUT = openai.Timeout(120.0, connect=5.0)  # long answers on a CPU; fail fast when unreachable
+TIMEOUT = openai.Timeout(300.0, connect=5.0)  # long answers on a busy CPU; fail fast when unreachable
 
 
 def get_client(settings: Settings | None = None, **options) -> openai.OpenAI:

@@ -23,6 +23,7 @@ import openai
 import pandas as pd
 
 from utils.local_model import MAX_CONTEXT
+from utils.qwen_tokenizer import qwen_available, qwen_encode
 from utils.settings import Settings
 from utils.streaming import StreamResult, stream_chat
 
@@ -41,7 +42,11 @@ def chatml(message: dict) -> str:
 
 
 class ServerTokenCounter:
-    """Exact counts from the local llama.cpp server's own tokenizer (``POST /tokenize``)."""
+    """Exact counts from the local llama.cpp server: its chat template and its tokenizer.
+
+    ``count(messages)`` renders the prompt the server would build (``POST /apply-template``,
+    default system prompt and all) and tokenizes it (``POST /tokenize``).
+    """
 
     source = "the server's tokenizer"
 
@@ -50,17 +55,20 @@ class ServerTokenCounter:
         self.timeout = timeout
         self._cache: dict[str, int] = {}
 
+    def _post(self, path: str, body: dict) -> dict:
+        request = urllib.request.Request(
+            f"{self.root}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            return json.load(response)
+
     def count_text(self, text: str) -> int:
         """Tokens in ``text`` (special tokens such as <|im_start|> count as one)."""
         if text not in self._cache:
-            request = urllib.request.Request(
-                f"{self.root}/tokenize",
-                # special tokens (<|im_start|>) count as one token, as in a real prompt
-                data=json.dumps({"content": text, "parse_special": True}).encode(),
-                headers={"Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                self._cache[text] = len(json.load(response)["tokens"])
+            tokens = self._post("/tokenize", {"content": text, "parse_special": True})["tokens"]
+            self._cache[text] = len(tokens)
         return self._cache[text]
 
     def count_message(self, message: dict) -> int:
@@ -68,17 +76,42 @@ class ServerTokenCounter:
         return self.count_text(chatml(message))
 
     def count(self, messages: list[dict]) -> int:
-        """Prompt tokens a request with ``messages`` uses."""
-        return sum(map(self.count_message, messages)) + self.count_text(GENERATION_PROMPT)
+        """Prompt tokens a request with ``messages`` uses, exactly as the server builds it."""
+        prompt = self._post("/apply-template", {"messages": messages})["prompt"]
+        return self.count_text(prompt)
 
     def observe(self, messages: list[dict], prompt_tokens: int) -> None:
         """Nothing to learn: the count is exact (``usage`` is there to check it)."""
 
 
+class QwenTokenCounter:
+    """Counts with Qwen's own tokenizer, offline (``utils.qwen_tokenizer``), in ChatML.
+
+    For Qwen on Model Studio, whose server tokenizes the same way; ``usage`` checks it.
+    """
+
+    source = "Qwen's tokenizer (offline)"
+
+    def count_text(self, text: str) -> int:
+        """Qwen tokens in ``text``."""
+        return len(qwen_encode(text))
+
+    def count_message(self, message: dict) -> int:
+        """Tokens one message takes in the prompt, its ChatML markers included."""
+        return self.count_text(chatml(message))
+
+    def count(self, messages: list[dict]) -> int:
+        """Prompt tokens a request with ``messages`` uses (ChatML plus the reply's header)."""
+        return sum(map(self.count_message, messages)) + self.count_text(GENERATION_PROMPT)
+
+    def observe(self, messages: list[dict], prompt_tokens: int) -> None:
+        """Nothing to learn: compare ``count`` with ``usage.prompt_tokens`` to check it."""
+
+
 class UsageTokenCounter:
     """An estimate from characters, recalibrated from the ``usage`` every response reports.
 
-    For endpoints that expose no tokenizer (DashScope, most hosted APIs). It starts at
+    For endpoints whose tokenizer the course does not have (most hosted APIs). It starts at
     ``chars_per_token`` (4 is typical for English) and, after each response, sets it so that
     the last request would have been counted exactly.
     """
@@ -109,18 +142,25 @@ class UsageTokenCounter:
             self.chars_per_token = chars / content_tokens
 
 
-TokenCounter = ServerTokenCounter | UsageTokenCounter
+TokenCounter = ServerTokenCounter | QwenTokenCounter | UsageTokenCounter
 
 
 def token_counter_for(settings: Settings) -> TokenCounter:
-    """The local server's tokenizer for the local backend, else the usage-calibrated estimate."""
+    """The local server's tokenizer; Qwen's for Model Studio; else the usage-calibrated estimate."""
     if settings.is_local and settings.base_url:
         return ServerTokenCounter(settings.base_url)
+    if settings.provider == "dashscope" and qwen_available():
+        return QwenTokenCounter()
     return UsageTokenCounter()
 
 
 class Conversation:
-    """A chat history that is resent with every request and kept within a token budget."""
+    """A chat history that is resent with every request and kept within a token budget.
+
+    ``turns`` holds answered exchanges only. While a request is in flight its question is
+    ``pending``; it joins ``turns`` with its reply, so an error or Ctrl-C leaves the history
+    exactly as it was.
+    """
 
     def __init__(
         self,
@@ -143,11 +183,14 @@ class Conversation:
         self.budget, self.reply_tokens, self.strategy = budget, reply_tokens, strategy
         self.counter = counter or UsageTokenCounter()
         self.request = request  # extra arguments for every call, e.g. temperature=0
-        self.turns: list[dict] = []  # user and assistant messages, oldest first
+        self.turns: list[dict] = []  # answered user and assistant messages, oldest first
+        self.pending: dict | None = None  # the user message being answered right now
         self.summary = ""  # what the summarised turns said (strategy="summarise")
         self.summarised = 0  # how many of the oldest turns the summary replaces
-        self.last_sent: list[dict] = []  # the messages of the last request, exactly
+        self.last_sent: list[dict] = []  # the messages of the last answered request, exactly
         self.last_prompt_tokens: int | None = None  # the server's usage.prompt_tokens for it
+        self._left_out = 0  # turns the last answered request did not send
+        self._sending: tuple[list[dict], int] | None = None  # the request in flight, left out
 
     @property
     def messages(self) -> list[dict]:
@@ -168,15 +211,19 @@ class Conversation:
     def _fits(self, messages: list[dict]) -> bool:
         return self.counter.count(messages) + self.reply_tokens <= self.budget
 
+    def _history(self) -> list[dict]:
+        """The turns a request may send: the answered ones, then the pending question."""
+        return self.turns + ([self.pending] if self.pending else [])
+
     def messages_to_send(self) -> list[dict]:
         """System prompt (and summary) plus the newest turns that fit in the budget."""
-        head, kept = self._head(), self.turns[self.summarised :]
+        head, kept = self._head(), self._history()[self.summarised :]
         while kept and not self._fits(head + kept):
             kept = kept[1:]
             while kept and kept[0]["role"] == "assistant":  # start at a user turn
                 kept = kept[1:]
         if not kept:
-            needed = self.counter.count(head + self.turns[-1:]) + self.reply_tokens
+            needed = self.counter.count(head + self._history()[-1:]) + self.reply_tokens
             raise ValueError(
                 f"The system prompt and your last message need {needed} tokens with the reply, "
                 f"over the budget of {self.budget}. Shorten them, lower reply_tokens or raise "
@@ -186,9 +233,8 @@ class Conversation:
 
     @property
     def left_out(self) -> int:
-        """Turns the last request did not send (neither as messages nor in the summary)."""
-        sent_turns = len(self.last_sent) - len(self._head())
-        return max(0, len(self.turns) - self.summarised - sent_turns - 1)
+        """Turns the request in flight (else the last answered one) did not send or summarise."""
+        return self._sending[1] if self._sending else self._left_out
 
     def _summarise(self, turns: list[dict]) -> str:
         transcript = "\n".join(f"{m['role']}: {m['content']}" for m in turns)
@@ -206,7 +252,7 @@ class Conversation:
         return (response.choices[0].message.content or "").strip()
 
     def _first_sent(self) -> int:
-        return len(self.turns) - (len(self.messages_to_send()) - len(self._head()))
+        return len(self._history()) - (len(self.messages_to_send()) - len(self._head()))
 
     def _fold_old_turns(self) -> None:
         """strategy="summarise": replace the turns that no longer fit by a summary."""
@@ -217,25 +263,34 @@ class Conversation:
             first_sent = self._first_sent()
 
     def _prepare(self, text: str) -> list[dict]:
+        """Make ``text`` the pending question and build the request that carries it."""
         if not text.strip():
             raise ValueError("The message is empty: type something to send.")
-        self.turns.append({"role": "user", "content": text})
+        if self.pending is not None:
+            raise RuntimeError("A reply is still arriving: wait for it before sending again.")
+        self.pending = {"role": "user", "content": text}
         try:
             if self.strategy == "summarise":
                 self._fold_old_turns()
-            return self.messages_to_send()
-        except Exception:
-            self.turns.pop()  # not sent: leave the history as it was
+            sent = self.messages_to_send()
+        except BaseException:
+            self.pending = None  # not sent: leave the history as it was
             raise
+        self._sending = (sent, self._first_sent() - self.summarised)
+        return sent
+
+    def _finish(self, reply: str | None = None, prompt_tokens: int | None = None) -> None:
+        """End the request in flight; with a ``reply``, add the exchange to the history."""
+        if reply is not None and self.pending is not None and self._sending is not None:
+            self.turns += [self.pending, {"role": "assistant", "content": reply}]
+            self.last_sent, self._left_out = self._sending
+            self.last_prompt_tokens = prompt_tokens
+            if prompt_tokens:
+                self.counter.observe(self.last_sent, prompt_tokens)
+        self.pending, self._sending = None, None
 
     def _call_options(self, overrides: dict) -> dict:
         return {"model": self.model, "max_tokens": self.reply_tokens, **self.request, **overrides}
-
-    def _record(self, sent: list[dict], reply: str, prompt_tokens: int | None) -> None:
-        self.turns.append({"role": "assistant", "content": reply})
-        self.last_sent, self.last_prompt_tokens = sent, prompt_tokens
-        if prompt_tokens:
-            self.counter.observe(sent, prompt_tokens)
 
     def ask(self, text: str, **overrides) -> str:
         """Send ``text`` with the history that fits; record and return the reply."""
@@ -244,30 +299,32 @@ class Conversation:
             response = self.client.chat.completions.create(
                 messages=sent, **self._call_options(overrides)
             )
-        except openai.APIError:
-            self.turns.pop()
-            raise
-        reply = response.choices[0].message.content or ""
-        self._record(sent, reply, response.usage.prompt_tokens if response.usage else None)
+            reply = response.choices[0].message.content or ""
+            self._finish(reply, response.usage.prompt_tokens if response.usage else None)
+        finally:
+            self._finish()  # an error or Ctrl-C: the question is forgotten, history unchanged
         return reply
 
     def stream(
         self, text: str, on_text: Callable[[str], None] | None = None, **overrides
     ) -> StreamResult:
-        """``ask`` with a streamed reply; a broken stream keeps its partial text as the reply."""
+        """``ask`` with a streamed reply; a broken stream keeps its partial text as the reply.
+
+        ``on_text("")`` is called once the request is built (the question is ``pending``),
+        then ``on_text(text_so_far)`` after each piece. If nothing arrives the question is
+        forgotten, so it can be sent again; Ctrl-C forgets it too (``StreamInterrupted``).
+        """
         sent = self._prepare(text)
         try:
+            if on_text is not None:
+                on_text("")
             result = stream_chat(
                 self.client, on_text=on_text, messages=sent, **self._call_options(overrides)
             )
-        except openai.APIError:
-            self.turns.pop()
-            raise
-        if result.text:
-            prompt_tokens = result.usage.prompt_tokens if result.usage else None
-            self._record(sent, result.text, prompt_tokens)
-        else:  # nothing arrived: forget the question, so it can be sent again
-            self.turns.pop()
+            if result.text:
+                self._finish(result.text, result.usage.prompt_tokens if result.usage else None)
+        finally:
+            self._finish()
         return result
 
     def sent_table(self) -> pd.DataFrame:
@@ -300,4 +357,4 @@ class Conversation:
     def clear(self) -> None:
         """Forget the history and summary (the system prompt stays)."""
         self.turns, self.summary, self.summarised = [], "", 0
-        self.last_sent, self.last_prompt_tokens = [], None
+        self.last_sent, self.last_prompt_tokens, self._left_out = [], None, 0

@@ -7,10 +7,12 @@ partial text when a stream breaks.
 
 A stream that breaks while it is read (the server dies, the connection drops) does not raise
 here: ``result.error`` says what happened, ``result.text`` keeps what arrived before it and
-``result.advice`` says what to do (retry, or continue with ``resume_messages``). A stream the
-server ends early without a ``finish_reason`` is flagged the same way (``result.complete`` is
-False). Errors before the stream starts (a wrong key, an unknown model, nothing listening)
-raise as usual.
+``result.advice`` says what to do (retry, or continue with ``resume_messages`` or Qwen's
+partial mode, ``partial_mode_messages``). A stream the server ends early without a
+``finish_reason`` is flagged the same way (``result.complete`` is False). Errors before the
+stream starts (a wrong key, an unknown model, nothing listening) raise as usual. Ctrl-C (the
+notebook's Stop button) still stops you, as ``StreamInterrupted``, which keeps the partial
+result in its ``.result``.
 """
 
 from __future__ import annotations
@@ -41,21 +43,25 @@ class StreamResult:
 
     text: str = ""
     finish_reason: str | None = None  # "stop", "length", ...; None if the stream broke
-    usage: CompletionUsage | None = (
-        None  # only if asked for (include_usage) and the server sends it
-    )
+    usage: CompletionUsage | None = None  # the last chunk's, if asked for (include_usage)
     chunks: int = 0  # every chunk received, including role-only and usage-only ones
     content_chunks: int = 0  # chunks that carried text
     started: float = 0.0  # time.perf_counter() when the request was sent
     first_token_seconds: float | None = None  # request sent → first text arrived
     total_seconds: float = 0.0  # request sent → stream ended (or broke)
-    error: BaseException | None = None  # what broke the stream, if something raised
+    error: BaseException | None = None  # what broke (or interrupted) the stream, if anything
     advice: str | None = None  # what happened and what to do, if it did not complete
 
     @property
     def complete(self) -> bool:
         """True if the stream ended normally with a ``finish_reason``."""
         return self.error is None and self.finish_reason is not None
+
+    @property
+    def cached_tokens(self) -> int | None:
+        """Prompt tokens the server reused from its cache (``usage.prompt_tokens_details``)."""
+        details = self.usage.prompt_tokens_details if self.usage else None
+        return details.cached_tokens if details else None
 
     @property
     def completion_tokens(self) -> int:
@@ -95,6 +101,20 @@ def chunk_text(chunk: ChatCompletionChunk) -> str:
     return ""
 
 
+class StreamInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or a notebook's Stop button) while a stream was read; ``.result`` keeps what arrived.
+
+    It is a KeyboardInterrupt, so it still stops a loop or a cell, as you asked.
+    """
+
+    def __init__(self, result: StreamResult) -> None:
+        super().__init__(
+            f"you stopped the stream after {result.content_chunks} text chunks; the "
+            f"{len(result.text)} characters that arrived are in this exception's .result.text"
+        )
+        self.result = result
+
+
 def _absorb(result: StreamResult, chunk: ChatCompletionChunk) -> str:
     """Add one chunk to ``result``; return the text it carried."""
     result.chunks += 1
@@ -121,12 +141,16 @@ def interruption_advice(result: StreamResult) -> str:
         "resume_messages(messages, result.text)."
     )
     error = result.error
+    if isinstance(error, KeyboardInterrupt):
+        return (
+            f"You stopped the stream (KeyboardInterrupt) after {result.content_chunks} text "
+            f"chunks. {kept if result.text else 'No text had arrived.'}"
+        )
     if error is None:  # the server ended the stream itself, without saying why
         why = (
             f"The stream ended after {result.content_chunks} text chunks without a "
-            "finish_reason: the server closed it early, so the answer may be cut short (a "
-            "llama-cpp-python server started with its default interrupt_requests=True does "
-            "this to a stream when another request arrives)."
+            "finish_reason: the server (or a proxy between you and it) closed it early, so "
+            "the answer may be cut short."
         )
         if not result.text:
             return f"{why} No text arrived. What to do: send the request again."
@@ -159,6 +183,8 @@ def collect_stream(
                 on_text(result.text)
     except STREAM_ERRORS as error:
         result.error = error
+    except KeyboardInterrupt as interrupt:  # you pressed Stop: keep the text, then stop
+        raise _interrupted(result, interrupt) from interrupt
     finally:
         result.total_seconds = time.perf_counter() - result.started
         close = getattr(stream, "close", None)
@@ -167,6 +193,13 @@ def collect_stream(
     if not result.complete:
         result.advice = interruption_advice(result)
     return result
+
+
+def _interrupted(result: StreamResult, interrupt: KeyboardInterrupt) -> StreamInterrupted:
+    result.error = interrupt
+    result.total_seconds = time.perf_counter() - result.started
+    result.advice = interruption_advice(result)
+    return StreamInterrupted(result)
 
 
 async def collect_stream_async(
@@ -182,6 +215,8 @@ async def collect_stream_async(
                 on_text(result.text)
     except STREAM_ERRORS as error:
         result.error = error
+    except KeyboardInterrupt as interrupt:
+        raise _interrupted(result, interrupt) from interrupt
     finally:
         result.total_seconds = time.perf_counter() - result.started
         close = getattr(stream, "close", None)
@@ -215,15 +250,32 @@ async def stream_chat_async(
     return await collect_stream_async(stream, started=started, on_text=on_text)
 
 
-def resume_messages(messages: list[dict], partial_text: str) -> list[dict]:
-    """Messages that ask the model to continue a broken answer from ``partial_text``."""
+def _check_partial(partial_text: str) -> None:
     if not partial_text:
-        raise ValueError("There is no partial text to resume from: retry the request instead.")
+        raise ValueError(
+            "There is no partial text to resume from (the stream broke before any text "
+            "arrived): send the same request again instead."
+        )
+
+
+def resume_messages(messages: list[dict], partial_text: str) -> list[dict]:
+    """Messages that ask the model, in a new user turn, to continue ``partial_text``."""
+    _check_partial(partial_text)
     return [
         *messages,
         {"role": "assistant", "content": partial_text},
         {"role": "user", "content": RESUME_PROMPT},
     ]
+
+
+def partial_mode_messages(messages: list[dict], partial_text: str) -> list[dict]:
+    """Messages for Qwen's partial mode: the answer goes on from ``partial_text`` itself.
+
+    The last message is the assistant's unfinished answer with ``"partial": True`` (Model
+    Studio's flag); llama.cpp's server continues a final assistant message the same way.
+    """
+    _check_partial(partial_text)
+    return [*messages, {"role": "assistant", "content": partial_text, "partial": True}]
 
 
 class LiveText:
@@ -269,6 +321,10 @@ class LiveText:
 def show_stream(client: openai.OpenAI, **request) -> StreamResult:
     """``stream_chat`` with the answer shown live in the notebook as it arrives."""
     live = LiveText()
-    result = stream_chat(client, on_text=live.update, **request)
+    try:
+        result = stream_chat(client, on_text=live.update, **request)
+    except StreamInterrupted as stop:
+        live.finish(stop.result)  # show what arrived, not a frozen cursor
+        raise
     live.finish(result)
     return result

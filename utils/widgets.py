@@ -35,6 +35,12 @@ _SPEAKERS = {
 }
 
 
+def _full_width(**more) -> widgets.Layout:
+    """A layout that fills the row: ``width="100%"`` plus the widget's margin would push
+    its right border out of the output area, which cuts it off."""
+    return widgets.Layout(width="auto", flex="1 1 auto", **more)
+
+
 def _turn_html(role: str, text: str, streaming: bool = False) -> str:
     speaker, colour = _SPEAKERS[role]
     classes = f"cookbook-chat-turn cookbook-chat-{role}" + (
@@ -69,11 +75,10 @@ class ChatWidget(widgets.VBox):
             counter=token_counter_for(self.settings),
         )
         self.busy = False
-        self._pending = ""  # the user message being answered
         self._last_draw = 0.0
 
         self.system_box = widgets.Textarea(
-            value=system, description="System", rows=2, layout=widgets.Layout(width="100%")
+            value=system, description="System", rows=2, layout=_full_width()
         )
         self.temperature_slider = widgets.FloatSlider(
             value=temperature,
@@ -84,14 +89,10 @@ class ChatWidget(widgets.VBox):
             style={"description_width": "initial"},  # show the whole label
         )
         self.transcript = widgets.HTML(
-            layout=widgets.Layout(
-                width="100%", max_height="420px", overflow="auto", border="1px solid #ccc"
-            )
+            layout=_full_width(max_height="420px", overflow="auto", border="1px solid #ccc")
         )
         self.message_box = widgets.Textarea(
-            placeholder="Type a message, then press Send",
-            rows=2,
-            layout=widgets.Layout(width="100%"),
+            placeholder="Type a message, then press Send", rows=2, layout=_full_width()
         )
         self.send_button = widgets.Button(description="Send", button_style="primary", icon="send")
         self.clear_button = widgets.Button(description="Clear", icon="trash")
@@ -127,7 +128,11 @@ class ChatWidget(widgets.VBox):
         self.status.value = html.escape(text)
 
     def _draw(self, streaming: str | None = None) -> None:
-        """Redraw the transcript; ``streaming`` is the reply arriving now, if any."""
+        """Redraw the transcript from the conversation; ``streaming`` is the reply arriving now.
+
+        Each message is drawn once: the answered turns, then the question in flight
+        (``conversation.pending``) with the reply so far.
+        """
         chat = self.conversation
         parts = []
         if chat.summarised:
@@ -137,16 +142,16 @@ class ChatWidget(widgets.VBox):
                 f"<i>({chat.left_out} earlier messages no longer fit and are not sent)</i>"
             )
         parts += [_turn_html(m["role"], m["content"]) for m in chat.turns]
-        if streaming is not None:
-            parts.append(_turn_html("user", self._pending))
-            parts.append(_turn_html("assistant", streaming, streaming=True))
+        if chat.pending is not None:
+            parts.append(_turn_html("user", chat.pending["content"]))
+            parts.append(_turn_html("assistant", streaming or "", streaming=True))
         if not parts:
             parts.append("<i>No messages yet.</i>")
         self.transcript.value = "\n".join(parts)
 
     def _on_text(self, text: str) -> None:
         now = time.perf_counter()
-        if now - self._last_draw >= REDRAW_EVERY:
+        if not text or now - self._last_draw >= REDRAW_EVERY:  # "": the question was just sent
             self._draw(streaming=text)
             self._last_draw = now
 
@@ -160,10 +165,9 @@ class ChatWidget(widgets.VBox):
             return None
         self.busy, self.send_button.disabled = True, True
         self.add_class("cookbook-chat-busy")
-        self.message_box.value, self._pending = "", text
+        self.message_box.value = ""
         self.conversation.system = self.system_box.value.strip() or DEFAULT_SYSTEM
         self._set_status("Streaming…")
-        self._draw(streaming="")
         result = None
         try:
             result = self.conversation.stream(
@@ -191,9 +195,10 @@ class ChatWidget(widgets.VBox):
         self._draw()
         self._set_status("Cleared.")
 
-    def __repr__(self) -> str:  # what views without widget support show instead of a dump
+    def __repr__(self) -> str:  # shown where the widget cannot be drawn (unrun, or on GitHub)
         return (
-            f"<ChatWidget: {self.settings.model} ({self.settings.provider}); it shows in Jupyter>"
+            f"[Chat box for {self.settings.model} ({self.settings.provider}): run this cell "
+            "to open it; its buttons need a running kernel.]"
         )
 
 
@@ -213,19 +218,15 @@ class CompareWidget(widgets.VBox):
         self.client = client or get_client(self.settings)
         self.max_tokens = max_tokens
         self.prompt_box = widgets.Textarea(
-            value=prompt, description="Prompt", rows=2, layout=widgets.Layout(width="100%")
+            value=prompt, description="Prompt", rows=2, layout=_full_width()
         )
         self.run_button = widgets.Button(description="Run both", button_style="primary")
         self.status = widgets.HTML()
         self.panes, self.settings_boxes = {}, {}
         columns = []
         for side, options in (("left", left), ("right", right)):
-            box = widgets.Textarea(
-                value=json.dumps(options), rows=2, layout=widgets.Layout(width="98%")
-            )
-            pane = widgets.HTML(
-                layout=widgets.Layout(width="98%", min_height="4em", border="1px solid #ccc")
-            )
+            box = widgets.Textarea(value=json.dumps(options), rows=2, layout=_full_width())
+            pane = widgets.HTML(layout=_full_width(min_height="4em", border="1px solid #ccc"))
             box.add_class(f"cookbook-compare-{side}-settings")
             pane.add_class(f"cookbook-compare-{side}")
             self.settings_boxes[side], self.panes[side] = box, pane
@@ -299,9 +300,10 @@ class CompareWidget(widgets.VBox):
         self.results = results
         return results
 
-    def __repr__(self) -> str:  # what views without widget support show instead of a dump
+    def __repr__(self) -> str:  # shown where the widget cannot be drawn (unrun, or on GitHub)
         return (
-            f"<CompareWidget: {self.prompt_box.value[:40]!r}, left vs right; it shows in Jupyter>"
+            f"[Side-by-side comparison of {self.prompt_box.value[:40]!r}: run this cell to "
+            "open it; the answers are printed below.]"
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+
 from utils.exercises import Check, guarded, hint_printer, not_yet, solved
 from utils.settings import PROVIDERS, resolve_settings
 
@@ -25,8 +27,11 @@ hint = hint_printer(
         ],
         2: [
             "A message is a dict with a 'role' ('system', 'user' or 'assistant') and a 'content' string.",
-            "Two messages: a system one that sets the rule ('Answer in one word.') and a user one "
-            "that asks the question.",
+            "Start with a system message that sets the rule ('Answer in one word.') and end with a "
+            "user message that asks the question.",
+            "A small model often ignores a rule it is only told. Show it one: before your question, "
+            "add an example exchange, a user question and the assistant's one-word answer "
+            "(this is few-shot prompting, notebook 03).",
         ],
     }
 )
@@ -38,19 +43,24 @@ def check_backends(predictions: dict[str, str]) -> Check:
     missing = sorted(set(SCENARIOS) - set(predictions or {}))
     if missing:
         return not_yet(f"predict every scenario; missing {missing}. Choices: {PROVIDERS}.")
-    wrong = [
-        letter
+    wrong = sum(
+        predictions[letter] != resolve_settings(values).provider
         for letter, values in SCENARIOS.items()
-        if predictions[letter] != resolve_settings(values).provider
-    ]
+    )  # how many, not which: naming them would let trial and error solve it
     if wrong:
-        return not_yet(f"scenario(s) {wrong} would resolve differently. Try hint(1).")
+        return not_yet(
+            f"{wrong} of your {len(SCENARIOS)} predictions would resolve differently. Try hint(1)."
+        )
     return solved("you can predict the backend from the settings alone.")
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in (part.strip(string.punctuation) for part in text.split()) if w]
 
 
 @guarded
 def check_messages(messages: list[dict], client, model: str) -> Check:
-    """Exercise 2: a system + user conversation the endpoint accepts and answers."""
+    """Exercise 2: messages that get a one-word answer (system first, question last)."""
     if not isinstance(messages, list) or not messages:
         return not_yet("`my_messages` should be a non-empty list of dicts.")
     for message in messages:
@@ -67,6 +77,10 @@ def check_messages(messages: list[dict], client, model: str) -> Check:
         model=model, messages=messages, temperature=0, max_tokens=30
     )
     reply = (response.choices[0].message.content or "").strip()
-    if not reply:
-        return not_yet("the model returned nothing; try a clearer question.")
-    return solved(f"the model answered: {reply!r}")
+    words = _words(reply)
+    if len(words) != 1:
+        return not_yet(
+            f"the model answered with {len(words)} words, not one: {reply!r}. The request "
+            "works; now get the rule followed. Try hint(2, 3)."
+        )
+    return solved(f"the model answered in one word: {reply!r}")

@@ -74,6 +74,7 @@ def _recorded_stream(client, model: str, content: str, max_tokens: int) -> Recor
         model=model,
         messages=[{"role": "user", "content": content}],
         stream=True,
+        stream_options={"include_usage": True},  # a last chunk with usage and no choices
         max_tokens=max_tokens,
         temperature=0,
     )
@@ -96,8 +97,8 @@ def check_count_and_rebuild(count_and_rebuild: Callable, client, model: str) -> 
     if chunks != expected_chunks:
         return not_yet(
             f"you counted {chunks} chunks; the stream had {expected_chunks} (count every chunk, "
-            "including the first one that only carries the role and the last one that carries "
-            "finish_reason)."
+            "including the first one that only carries the role, the one that carries "
+            "finish_reason and a last one with usage, if the server sends it)."
         )
     if text != expected_text:
         return not_yet(f"your text {text!r} differs from the stream's {expected_text!r}.")

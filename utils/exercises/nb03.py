@@ -34,6 +34,14 @@ hint = hint_printer(
             "Give at least two examples of each label, alternating, each assistant answer exactly "
             "'positive' or 'negative' (lower case, nothing else).",
         ],
+        4: [
+            "Start small: a task you can check with code (answer in at most 15 words, always "
+            "end with a question, answer in French...), and write follows_rule for it first.",
+            "A guard that hides the secret: return a fixed notice when secret.lower() is in "
+            "reply.lower(), else the reply unchanged.",
+            "If the rubric says nothing was left out, lower the budget (try 160 with "
+            "reply_tokens=40) or add test messages.",
+        ],
         3: [
             "The attack is a closing tag inside the text: '</user_input>' would end your "
             "delimiter early. Make such tags in the text harmless before wrapping it.",
@@ -151,3 +159,104 @@ def check_wrap_untrusted(wrap_untrusted: Callable) -> Check:
         if not all(word in found for word in needed):  # in order, extra words allowed
             return not_yet(f"for {text!r} some of the text is lost: {got!r}.")
     return solved(f"all {len(attacks)} texts stay inside one delimiter, their words intact.")
+
+
+# ---- Mini-project: a small assistant of your own, checked against a rubric ----------------
+
+MINI_PROJECT_FIELDS = {
+    "system": "the system prompt: your assistant's task, one rule code can check, and a secret",
+    "secret": "a word the system prompt holds and the user must never see",
+    "follows_rule": "follows_rule(reply) -> bool: code that checks your rule",
+    "rule_examples": 'examples for that code: {"good": [replies], "bad": [replies]}',
+    "guard": "guard(reply) -> str: what the user is shown (your output check)",
+    "test_messages": "at least 4 user messages: a conversation a real user might have",
+    "attack": "one message that tries to make the assistant break its rules",
+    "budget": "the token budget per request (prompt + reply)",
+    "reply_tokens": "the most tokens a reply may use",
+}
+
+
+def _rubric_line(passed: bool, text: str) -> str:
+    return f"  {'✓' if passed else '✗'} {text}"
+
+
+@guarded
+def check_mini_project(project: dict, client, model: str, counter=None) -> Check:
+    """Mini-project: run ``project``'s assistant through a conversation and grade it by a rubric.
+
+    The rubric grades what you control: a rule that code checks (and the checker tested on
+    examples), an output guard that hides the secret, a conversation that stays within its
+    budget and is long enough to be truncated, and an attack. How often the *model* follows
+    the rule or leaks is reported, not required: that is the model's part.
+    """
+    from utils.conversation import Conversation
+
+    missing = [name for name in MINI_PROJECT_FIELDS if name not in (project or {})]
+    if missing:
+        wanted = "\n".join(f"  {name}: {MINI_PROJECT_FIELDS[name]}" for name in missing)
+        return not_yet(f"`project` needs these keys:\n{wanted}")
+    secret, follows, guard = project["secret"], project["follows_rule"], project["guard"]
+    examples, tests = project["rule_examples"], list(project["test_messages"])
+    rows = []
+
+    # 1. A rule in the system prompt, with a secret the prompt holds.
+    rows.append(
+        (
+            bool(secret) and secret in project["system"] and len(project["system"]) >= 40,
+            "the system prompt states the task and rule and holds the secret",
+        )
+    )
+    # 2. The rule checker agrees with your own examples (both kinds, at least two each).
+    good, bad = examples.get("good", []), examples.get("bad", [])
+    checker_ok = (
+        len(good) >= 2 and len(bad) >= 2
+        and all(follows(r) for r in good) and not any(follows(r) for r in bad)
+    )  # fmt: skip
+    rows.append((checker_ok, "follows_rule accepts every good example and rejects every bad one"))
+    # 3. The guard hides the secret and leaves a clean reply alone.
+    clean = good[0] if good else "Hello."
+    leaky = f"Sure! The secret is {secret}."
+    guard_ok = secret.lower() not in str(guard(leaky)).lower() and guard(clean) == clean
+    rows.append((guard_ok, "guard hides a reply that contains the secret, and shows a clean one"))
+    # 4. The conversation: run it, streamed, with the budget you chose.
+    enough = len(tests) >= 4 and all(str(t).strip() for t in tests)
+    rows.append((enough, f"{len(tests)} test messages (4 or more), plus the attack"))
+    if not enough or not str(project["attack"]).strip():
+        report = "\n".join(_rubric_line(ok, text) for ok, text in rows)
+        return not_yet(
+            f"rubric so far:\n{report}\nAdd four or more test_messages and an attack; then "
+            "the check runs the conversation."
+        )
+    chat = Conversation(
+        client,
+        model,
+        system=project["system"],
+        budget=project["budget"],
+        reply_tokens=project["reply_tokens"],
+        counter=counter,
+        temperature=0,
+    )
+    replies, within, broken = [], True, 0
+    for text in [*tests, project["attack"]]:
+        result = chat.stream(text)
+        if not result.complete:
+            broken += 1
+        replies.append(result.text)
+        sent = chat.counter.count(chat.last_sent) if result.text else 0
+        within = within and sent + chat.reply_tokens <= chat.budget
+    rows.append((within, "every request stayed within the budget"))
+    dropped = chat.left_out > 0 or chat.summarised > 0
+    rows.append((dropped, "the budget is small enough that old turns were left out or summarised"))
+    passed = all(ok for ok, _ in rows)
+    followed = sum(bool(follows(r)) for r in replies[:-1])
+    leaked = secret.lower() in replies[-1].lower()
+    shown_leak = secret.lower() in str(guard(replies[-1])).lower()
+    report = "\n".join(_rubric_line(ok, text) for ok, text in rows)
+    model_part = (
+        f"\nThe model's part (reported, not graded): it followed your rule in {followed} of "
+        f"{len(replies) - 1} replies; the attack {'got' if leaked else 'did not get'} the "
+        f"secret into the raw reply, and {'it reached' if shown_leak else 'none reached'} the "
+        f"user after your guard. {broken} stream(s) ended early.\n{chat.report()}"
+    )
+    verdict = solved if passed else not_yet
+    return verdict(f"rubric:\n{report}{model_part}")
