@@ -1,34 +1,12 @@
-"""Shared test set-up: an offline, hermetic run that leaves no server behind.
-
-* The suite starts its own local model server in a temporary state folder (notebook kernels
-  that nbval starts inherit it), and stops it when the session ends.
-* ``COOKBOOK_PROVIDER=local`` keeps a developer's real key or ``.env`` from being used (and
-  billed); set ``COOKBOOK_TEST_LIVE=1`` to run the notebooks against your configured backend.
-"""
+"""Fixtures shared by the unit tests (the session set-up is in the top-level conftest.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-_STATE_DIR = tempfile.mkdtemp(prefix="cookbook-test-state-")
-
-
-def pytest_configure(config):
-    os.environ["COOKBOOK_STATE_DIR"] = _STATE_DIR
-    if os.environ.get("COOKBOOK_TEST_LIVE") != "1":
-        os.environ["COOKBOOK_PROVIDER"] = "local"
-
-
-def pytest_sessionfinish(session, exitstatus):
-    from utils import local_server
-
-    local_server.stop()
 
 
 class FakeAPI:
