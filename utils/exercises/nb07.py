@@ -124,8 +124,8 @@ def check_first_game_scores(scores: dict[str, float]) -> Check:
     if wrong:
         return _wrong(wrong, len(truth), "scores (to 0.05 points)")
     return solved(
-        "with the contestant always shown second, every score rises: the judge favours "
-        "the answer it reads second, and game 2 is what cancels that."
+        "every score rises: shown second every time, each contestant gains from this "
+        "judge's lean towards the answer it reads second; game 2 is what cancels it."
     )
 
 
