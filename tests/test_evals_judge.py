@@ -21,6 +21,8 @@ from utils.evals import (
     position_bias,
     swap_verdict,
 )
+from utils.evals.judge import battles_from_verdicts, verdicts_from_battles
+from utils.evals.reported import load_arena_hard_battles
 
 REPLIES = [
     ("My final verdict is: [[A>B]]", "A>B"),
@@ -170,3 +172,82 @@ def test_the_local_model_can_be_asked_to_judge(local_settings):
 
 def test_the_course_prompt_uses_the_arena_hard_labels():
     assert all(f"[[{v}]]" in ARENA_HARD_STYLE.template for v in VERDICTS)
+
+
+def _judged(*rows):
+    columns = ["question_id", "model_a", "model_b", "verdict_ab", "verdict_ba"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def test_battles_count_each_order_and_repeat_strong_verdicts():
+    judged = _judged(
+        (1, "base", "x", "B>>A", "A>B"),  # game 1: x much better; game 2 (x shown first): x better
+        (2, "base", "x", "A=B", "B>A"),  # a tie, then base better (shown second)
+        (3, "base", "x", None, "A>>B"),  # game 1 unreadable: dropped, not guessed
+    )
+    battles = battles_from_verdicts(judged)
+    assert list(battles.columns) == ["question_id", "model_a", "model_b", "winner"]
+    assert battles["winner"].tolist() == ["model_b"] * 4 + ["tie", "model_a"] + ["model_b"] * 3
+    assert battles["question_id"].tolist() == [1, 1, 1, 1, 2, 2, 3, 3, 3]
+    assert battles_from_verdicts(judged, multiplier=1)["winner"].tolist() == [
+        "model_b", "model_b", "tie", "model_a", "model_b",
+    ]  # fmt: skip
+
+
+def test_battles_from_unreadable_pairs_are_empty_but_well_formed():
+    battles = battles_from_verdicts(_judged((1, "base", "x", None, float("nan"))))
+    assert battles.empty and list(battles.columns) == [
+        "question_id",
+        "model_a",
+        "model_b",
+        "winner",
+    ]
+    with pytest.raises(ValueError, match="verdict_ba"):
+        battles_from_verdicts(
+            pd.DataFrame({"model_a": ["a"], "model_b": ["b"], "verdict_ab": ["A>B"]})
+        )
+    with pytest.raises(ValueError, match="multiplier"):
+        battles_from_verdicts(_judged((1, "a", "b", "A>B", "A>B")), multiplier=0)
+
+
+def test_verdicts_are_read_back_from_battles():
+    judged = _judged(
+        (1, "base", "x", "B>>A", "B>A"),  # x much better, then worse when shown first
+        (2, "base", "x", "A=B", "B>>A"),
+        (3, "base", "y", "B>A", "A>B"),
+        (4, "base", "y", "A>>B", "B>>A"),  # six rows for one question
+    )
+    back = verdicts_from_battles(battles_from_verdicts(judged))
+    assert back[judged.columns].equals(judged)
+    assert not back["ambiguous"].any()
+
+
+def test_four_equal_rows_are_flagged_ambiguous():
+    # a strong game 1 and a plain game 2 for x give the same rows as the other way round
+    rows = battles_from_verdicts(_judged((1, "base", "x", "B>>A", "A>B")))
+    back = verdicts_from_battles(rows)
+    assert bool(back["ambiguous"].iloc[0])
+    assert (back["verdict_ab"].iloc[0], back["verdict_ba"].iloc[0]) == ("B>>A", "A>B")
+    one_game = verdicts_from_battles(battles_from_verdicts(_judged((1, "base", "x", None, "A>B"))))
+    assert bool(one_game["ambiguous"].iloc[0])  # one row: game 1 or game 2, nobody can tell
+
+
+def test_rows_that_are_not_two_games_are_refused():
+    rows = pd.DataFrame(
+        {"question_id": [1] * 2, "model_a": ["b"] * 2, "model_b": ["x"] * 2, "winner": ["tie"] * 2}
+    )
+    assert verdicts_from_battles(rows)["verdict_ab"].tolist() == ["A=B"]  # two single ties: fine
+    rows["winner"] = ["tie", "tie"]
+    rows = pd.concat([rows, rows.iloc[:1]])  # three ties: a tie is never repeated
+    with pytest.raises(ValueError, match="two games"):
+        verdicts_from_battles(rows)
+
+
+def test_the_stored_battles_are_300_pairs_of_two_readable_games():
+    battles = load_arena_hard_battles()
+    games = verdicts_from_battles(battles)
+    assert len(games) == 300 and games[["verdict_ab", "verdict_ba"]].notna().all().all()
+    assert games.groupby("model_b")["question_id"].nunique().eq(100).all()
+    assert battles_from_verdicts(games).equals(battles)  # the reading is exact
+    bias = position_bias(games["verdict_ab"], games["verdict_ba"])
+    assert bias["readable"] == 600 and round(bias["orders_agree"], 4) == 0.8233

@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from utils.evals import bootstrap_bradley_terry, bradley_terry, simulate_battles, win_probability
+from utils.evals.ranking import arena_hard_scores
+from utils.evals.reported import load_arena_hard_battles
 
 TRUTH = {"alpha": 1200.0, "beta": 1100.0, "gamma": 1000.0, "delta": 900.0, "epsilon": 800.0}
 
@@ -101,3 +103,58 @@ def test_simulation_is_reproducible_and_well_formed():
     assert list(first.columns) == ["model_a", "model_b", "winner"]
     assert (first["model_a"] != first["model_b"]).all()
     assert set(first["winner"]) <= {"model_a", "model_b", "tie"}
+
+
+def test_arena_hard_score_is_the_win_rate_when_everyone_meets_only_the_baseline():
+    # x: 6 wins, 2 ties, 2 losses against base → 7 of 10; y: 1 win, 3 losses → 1 of 4
+    rows = (
+        [("base", "x", "model_b")] * 6 + [("base", "x", "tie")] * 2 + [("base", "x", "model_a")] * 2
+    )
+    rows += [("base", "y", "model_b")] + [("base", "y", "model_a")] * 3
+    table = arena_hard_scores(battles(rows), "base", rounds=50)
+    assert list(table.index) == ["x", "base", "y"]
+    assert table.loc["x", "score"] == pytest.approx(70.0, abs=1e-6)
+    assert table.loc["y", "score"] == pytest.approx(25.0, abs=1e-6)
+    assert table.loc["base", ["score", "low", "high"]].tolist() == [50.0, 50.0, 50.0]
+    assert (table["low"] <= table["score"]).all() and (table["score"] <= table["high"]).all()
+
+
+def test_arena_hard_score_uses_every_battle_not_only_those_with_the_baseline():
+    # a beats base 1 of 2; b never meets base but beats a 3 of 4: b's score comes through a
+    rows = [("base", "a", "model_b"), ("base", "a", "model_a")]
+    rows += [("a", "b", "model_b")] * 3 + [("a", "b", "model_a")]
+    score = arena_hard_scores(battles(rows), "base", rounds=0)["score"]
+    assert score["a"] == pytest.approx(50.0, abs=1e-6)
+    assert score["b"] == pytest.approx(75.0, abs=1e-6)  # 3-to-1 odds over a, who is level
+
+
+def test_arena_hard_intervals_are_reproducible_and_questions_resample_together():
+    rows = []
+    for question in range(40):  # each question: the same verdict three times (one strong)
+        winner = "model_b" if question % 4 else "model_a"
+        rows += [{"question_id": question, "model_a": "base", "model_b": "x", "winner": winner}] * 3
+    frame = pd.DataFrame(rows)
+    by_row = arena_hard_scores(frame, "base", rounds=200, seed=3)
+    assert by_row.equals(arena_hard_scores(frame, "base", rounds=200, seed=3))
+    by_question = arena_hard_scores(frame, "base", rounds=200, seed=3, cluster="question_id")
+    assert by_row.loc["x", "score"] == by_question.loc["x", "score"] == pytest.approx(75.0)
+    width = lambda t: t.loc["x", "high"] - t.loc["x", "low"]  # noqa: E731
+    assert width(by_question) > 1.3 * width(by_row)  # copies of one verdict are not 3 verdicts
+
+
+def test_arena_hard_scores_need_the_baseline_and_the_cluster_column():
+    rows = battles([("a", "b", "model_a"), ("a", "b", "model_b")])
+    with pytest.raises(ValueError, match="baseline 'c'"):
+        arena_hard_scores(rows, "c")
+    with pytest.raises(ValueError, match="question_id"):
+        arena_hard_scores(rows, "a", cluster="question_id")
+
+
+def test_the_stored_battles_give_the_published_computation():
+    table = arena_hard_scores(load_arena_hard_battles(), "claude-3-haiku-20240307", rounds=20)
+    assert table["score"].round(1).to_dict() == {
+        "gpt-4o": 91.0,
+        "claude-3-5-sonnet-20240620": 90.9,
+        "claude-3-opus-20240229": 82.3,
+        "claude-3-haiku-20240307": 50.0,
+    }

@@ -5,9 +5,22 @@ import matplotlib
 matplotlib.use("Agg")  # no display needed
 
 import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
-from utils.datasets import load_reported_benchmarks  # noqa: E402
-from utils.evals.reported import grouped_bars, source_disagreements, source_kind  # noqa: E402
+from utils.datasets import (  # noqa: E402
+    load_arena_hard_baseline,
+    load_arena_hard_questions,
+    load_reported_benchmarks,
+)
+from utils.evals.reported import (  # noqa: E402
+    ARENA_HARD_BASELINE,
+    grouped_bars,
+    load_arena_hard_answers,
+    load_arena_hard_battles,
+    load_arena_hard_leaderboard,
+    source_disagreements,
+    source_kind,
+)
 
 
 def test_source_kind():
@@ -53,3 +66,35 @@ def test_blank_scores_are_marked_not_drawn():
     assert [t.get_text() for t in ax.texts] == ["not transcribed"]
     assert [p.get_hatch() for p in ax.patches].count("//") == 1
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["x", "y", "another version"]
+
+
+def test_arena_hard_battles_are_the_stored_file():
+    battles = load_arena_hard_battles()
+    assert list(battles.columns) == ["question_id", "model_a", "model_b", "winner"]
+    assert len(battles) == 1348 and set(battles["model_a"]) == {"claude-3-haiku-20240307"}
+    assert set(battles["model_b"]) == {
+        "claude-3-5-sonnet-20240620",
+        "claude-3-opus-20240229",
+        "gpt-4o",
+    }
+
+
+def test_arena_hard_answers_by_uid_and_a_clear_error_for_others():
+    questions = {q["uid"] for q in load_arena_hard_questions()}
+    turbo, baseline = (
+        load_arena_hard_answers("gpt-3.5-turbo-0125"),
+        load_arena_hard_answers("gpt-4-0314"),
+    )
+    assert set(turbo) == set(baseline) == questions
+    assert all(isinstance(text, str) and text for text in turbo.values())
+    assert baseline == load_arena_hard_baseline()
+    with pytest.raises(ValueError, match="gpt-3.5-turbo-0125"):
+        load_arena_hard_answers("qwen-max")
+
+
+def test_arena_hard_leaderboard_has_scores_inside_their_intervals():
+    board = load_arena_hard_leaderboard()
+    assert len(board) == 60 and board.index.is_unique
+    assert board.loc[ARENA_HARD_BASELINE, ["score", "low", "high"]].tolist() == [50.0, 50.0, 50.0]
+    assert ((board["low"] <= board["score"]) & (board["score"] <= board["high"])).all()
+    assert board.loc["gpt-3.5-turbo-0125", "score"] == 23.34

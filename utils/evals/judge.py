@@ -214,3 +214,116 @@ def position_bias(verdicts_ab: Sequence[str | None], verdicts_ba: Sequence[str |
         "tie": raw.count(0) / len(raw) if raw else nan,
         "orders_agree": sum(agree) / len(agree) if agree else nan,
     }
+
+
+# Arena-Hard's battles (lmarena/arena-hard-auto, show_result.py): the baseline is model_a and
+# each order of a pair is its own battle; a strong verdict counts ``multiplier`` times.
+STRONG = ("A>>B", "B>>A")
+
+
+def _game_winner(verdict, first: str, second: str) -> str | None:
+    """Who won one game, when ``first`` was shown as A: "model_a", "model_b", "tie" or None."""
+    if _missing(verdict):
+        return None
+    direction = _direction(verdict)  # +1: the answer shown first won
+    return "tie" if direction == 0 else first if direction > 0 else second
+
+
+def battles_from_verdicts(judged: pd.DataFrame, multiplier: int = 3) -> pd.DataFrame:
+    """Arena-Hard's battles from pairs judged in both orders (as ``judge_pairs`` returns them).
+
+    Each order is a battle of its own, a strong verdict (``A>>B``/``B>>A``) is repeated
+    ``multiplier`` times, and an unreadable verdict gives no battle. ``judged`` needs
+    ``model_a``, ``model_b``, ``verdict_ab`` and ``verdict_ba``; ``question_id`` is kept if there.
+    """
+    missing = {"model_a", "model_b", "verdict_ab", "verdict_ba"} - set(judged.columns)
+    if missing:
+        raise ValueError(
+            f"judged needs model_a, model_b, verdict_ab, verdict_ba; missing {missing}"
+        )
+    if multiplier < 1:
+        raise ValueError(f"multiplier must be at least 1, got {multiplier}")
+    keep = [c for c in ("question_id", "model_a", "model_b") if c in judged.columns]
+    rows = []
+    for row in judged.to_dict("records"):
+        games = (
+            (row["verdict_ab"], "model_a", "model_b"),
+            (row["verdict_ba"], "model_b", "model_a"),
+        )
+        for verdict, first, second in games:  # game 1: model_a shown first; game 2: model_b
+            winner = _game_winner(verdict, first, second)
+            if winner is not None:
+                battle = {column: row[column] for column in keep} | {"winner": winner}
+                rows += [battle] * (multiplier if verdict in STRONG else 1)
+    return pd.DataFrame(rows, columns=[*keep, "winner"])
+
+
+def _verdict(winner: str | None, weight: int, first: str) -> str | None:
+    """The label a judge wrote for a game ``winner`` with this ``weight``, ``first`` shown as A."""
+    if winner is None:
+        return None
+    if winner == "tie":
+        return "A=B"
+    mark = ">>" if weight > 1 else ">"
+    return f"A{mark}B" if winner == first else f"B{mark}A"
+
+
+def _splits(winners: list[str], multiplier: int) -> list[tuple[int, int]]:
+    """Ways to cut one pair's rows into game 1 and game 2 (0, 1 or ``multiplier`` rows each)."""
+    sizes = sorted({0, 1, multiplier}, reverse=True)  # try a strong first game first
+    found = []
+    for first in sizes:
+        second = len(winners) - first
+        if second not in sizes:
+            continue
+        parts = [winners[:first], winners[first:]]
+        uniform = all(len(set(part)) <= 1 for part in parts)
+        ties_single = all(len(part) <= 1 for part in parts if part and part[0] == "tie")
+        if uniform and ties_single:
+            found.append((first, second))
+    return found
+
+
+def verdicts_from_battles(battles: pd.DataFrame, multiplier: int = 3) -> pd.DataFrame:
+    """The judge's two verdicts per question and pair, read back from Arena-Hard's battles.
+
+    Needs the rows in the order Arena-Hard writes them (game 1, baseline shown first, then
+    game 2), with ``question_id``, ``model_a`` (the baseline), ``model_b`` and ``winner``.
+    ``verdict_ab`` is game 1 (model_a shown as A), ``verdict_ba`` game 2 as the judge wrote
+    it (model_b shown as A). ``ambiguous`` marks pairs whose rows fit more than one reading
+    (e.g. four equal rows: a strong game 1 or a strong game 2); the first reading is kept.
+    """
+    missing = {"question_id", "model_a", "model_b", "winner"} - set(battles.columns)
+    if missing:
+        raise ValueError(f"battles needs question_id, model_a, model_b, winner; missing {missing}")
+    rows = []
+    for (question, model_a, model_b), group in battles.groupby(
+        ["question_id", "model_a", "model_b"], sort=False
+    ):
+        winners = group["winner"].tolist()
+        readings = _splits(winners, multiplier)
+        if not readings:
+            raise ValueError(
+                f"question {question!r}, {model_a} vs {model_b}: rows {winners} are not two games "
+                f"of 1 or {multiplier} rows each; are they in Arena-Hard's order, and is the "
+                "multiplier right?"
+            )
+        verdicts = {
+            (
+                _verdict(winners[0] if first else None, first, "model_a"),
+                _verdict(winners[first] if second else None, second, "model_b"),
+            )
+            for first, second in readings
+        }
+        first, second = readings[0]
+        rows.append(
+            {
+                "question_id": question,
+                "model_a": model_a,
+                "model_b": model_b,
+                "verdict_ab": _verdict(winners[0] if first else None, first, "model_a"),
+                "verdict_ba": _verdict(winners[first] if second else None, second, "model_b"),
+                "ambiguous": len(verdicts) > 1,
+            }
+        )
+    return pd.DataFrame(rows)

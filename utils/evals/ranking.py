@@ -140,3 +140,54 @@ def simulate_battles(
             )
         rows.append({"model_a": str(a), "model_b": str(b), "winner": winner})
     return pd.DataFrame(rows)
+
+
+def _win_rates(battles: pd.DataFrame, baseline: str, prior: float) -> pd.Series:
+    """Each model's Bradley–Terry-predicted win rate (%) against ``baseline``."""
+    try:
+        rating = bradley_terry(battles, prior=prior)
+    except ValueError:  # an unbeaten or winless model in a resample: count it as the extreme
+        rating = bradley_terry(battles, prior=max(prior, RESAMPLE_PRIOR))
+    return 100 * rating.map(lambda r: win_probability(r, rating[baseline]))
+
+
+def arena_hard_scores(
+    battles: pd.DataFrame,
+    baseline: str,
+    rounds: int = 100,
+    confidence: float = 0.95,
+    seed: int = 0,
+    cluster: str | None = None,
+    prior: float = 0.0,
+) -> pd.DataFrame:
+    """Arena-Hard's score: each model's Bradley–Terry-predicted win rate (%) against ``baseline``.
+
+    Returns ``score`` (fit on all battles) with a percentile-bootstrap interval ``low``–``high``
+    from ``rounds`` refits, highest first. Arena-Hard resamples single battle rows; pass
+    ``cluster="question_id"`` to resample whole questions (both games and every repeated row
+    of a question together), which does not treat copies of one verdict as independent.
+    """
+    models = set(battles.get("model_a", [])) | set(battles.get("model_b", []))
+    if baseline not in models:
+        raise ValueError(f"the baseline {baseline!r} has no battles; models: {sorted(models)}")
+    if cluster is not None and cluster not in battles.columns:
+        raise ValueError(f"battles has no column {cluster!r} to resample by")
+    score = _win_rates(battles, baseline, prior)
+    rng = np.random.default_rng(seed)
+    if cluster is None:
+        samples = (
+            battles.iloc[rng.integers(0, len(battles), size=len(battles))] for _ in range(rounds)
+        )
+    else:
+        groups = [group for _, group in battles.groupby(cluster, sort=False)]
+        samples = (
+            pd.concat([groups[k] for k in rng.integers(0, len(groups), size=len(groups))])
+            for _ in range(rounds)
+        )
+    draws = pd.DataFrame([_win_rates(sample, baseline, prior) for sample in samples])
+    draws = draws.reindex(columns=score.index)  # a resample may miss a model
+    tail = (1 - confidence) / 2
+    table = pd.DataFrame(
+        {"score": score, "low": draws.quantile(tail), "high": draws.quantile(1 - tail)}
+    )
+    return table.sort_values("score", ascending=False)

@@ -1,10 +1,20 @@
-"""Self-checks and hints for notebook 07 (LLM-as-judge)."""
+"""Self-checks and hints for notebook 07 (LLM-as-judge), and the labelled pairs of its
+mini-project. A check says how many cases are wrong, never which: the answers stay yours."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
+import numpy as np
+import pandas as pd
+
+from utils.datasets import load_gsm8k
+from utils.evals.judge import battles_from_verdicts, combine_verdicts, verdicts_from_battles
+from utils.evals.ranking import arena_hard_scores
+from utils.evals.reported import load_arena_hard_battles
+from utils.evals.stats import cohen_kappa
 from utils.exercises import Check, guarded, hint_printer, not_yet, solved
 
 # Judge replies and the verdict label to read from each (None: no single readable verdict).
@@ -32,6 +42,10 @@ COMBINE_CASES = [
     ("B>>A", None, None),
 ]
 
+BASELINE = "claude-3-haiku-20240307"  # the baseline of the stored Arena-Hard battles
+USABLE_KAPPA = 0.6  # the mini-project's bar: the interval's lower end ("substantial" agreement)
+USABLE_UNREADABLE = 0.1  # ... and at most this share of unreadable outcomes
+
 hint = hint_printer(
     {
         1: [
@@ -47,43 +61,189 @@ hint = hint_printer(
             "label) before adding. Sum > 0 → 'model_a', < 0 → 'model_b', 0 → 'tie'.",
         ],
         3: [
-            "Under Bradley–Terry, win rate w = 1 / (1 + 10 ** (-gap / 400)). Solve for gap.",
-            "gap = 400 * log10(w / (1 - w)).",
+            "verdicts_from_battles(battles) gives one row per question and contestant with "
+            "both verdicts; game 1 (the baseline shown first) is verdict_ab.",
+            "Blank out game 2 (verdict_ba = None), turn the rest back into battles with "
+            "battles_from_verdicts (strong verdicts still count 3 times), and score them with "
+            "arena_hard_scores(...)['score'].",
+        ],
+        4: [
+            "judged = await judge_pairs(pairs, client=async_client, model=settings.model, "
+            "cache=cache, max_tokens=...) judges both orders. Its 'outcome' is None where a "
+            "verdict was unreadable.",
+            "Count unreadable outcomes as a label of their own ('unreadable') and compute "
+            "cohen_kappa(pairs['label'], outcomes): a judge that says nothing disagrees.",
+            "For the interval, resample the pair indices with replacement (numpy's "
+            "rng.integers), recompute kappa on each resample, and take the 2.5th and 97.5th "
+            "percentiles.",
         ],
     }
 )
 
 
+def _wrong(count: int, total: int, what: str) -> Check:
+    return not_yet(f"{count} of {total} {what} wrong; test your function on your own cases.")
+
+
 @guarded
 def check_verdict_parser(parse: Callable[[str], str | None]) -> Check:
     """Exercise 1: ``parse(reply)`` reads the verdict label, or None when there is no single one."""
-    for text, expected in JUDGE_REPLIES:
-        got = parse(text)
-        if got != expected:
-            return not_yet(f"for {text!r} you returned {got!r}, expected {expected!r}.")
+    wrong = sum(parse(text) != expected for text, expected in JUDGE_REPLIES)
+    if wrong:
+        return _wrong(wrong, len(JUDGE_REPLIES), "replies read")
     return solved(f"all {len(JUDGE_REPLIES)} replies read correctly.")
 
 
 @guarded
 def check_combine(combine: Callable[[str | None, str | None], str | None]) -> Check:
     """Exercise 2: ``combine(verdict_ab, verdict_ba)`` undoes the swap and adds both orders."""
-    for verdict_ab, verdict_ba, expected in COMBINE_CASES:
-        got = combine(verdict_ab, verdict_ba)
-        if got != expected:
-            return not_yet(
-                f"for {verdict_ab!r} then {verdict_ba!r} you returned {got!r}, expected {expected!r}."
-            )
+    wrong = sum(combine(ab, ba) != expected for ab, ba, expected in COMBINE_CASES)
+    if wrong:
+        return _wrong(wrong, len(COMBINE_CASES), "pairs of verdicts combined")
     return solved(f"all {len(COMBINE_CASES)} pairs of verdicts combined correctly.")
 
 
+def _first_game_scores() -> pd.Series:
+    games = verdicts_from_battles(load_arena_hard_battles()).assign(verdict_ba=None)
+    scores = arena_hard_scores(battles_from_verdicts(games), BASELINE, rounds=0)["score"]
+    return scores.drop(BASELINE)
+
+
 @guarded
-def check_elo_gap(elo_gap: Callable[[float], float]) -> Check:
-    """Exercise 3: ``elo_gap(win_rate)`` is the Bradley–Terry rating gap on the Elo scale."""
-    for win_rate in (0.5, 0.64, 0.75, 10 / 11, 0.2):
-        expected = 400 * math.log10(win_rate / (1 - win_rate))
-        got = elo_gap(win_rate)
-        if got is None or not math.isclose(got, expected, abs_tol=1e-6):
-            return not_yet(
-                f"for a win rate of {win_rate:.3f} you returned {got!r}, expected {expected:.2f}."
-            )
-    return solved("a 75% win rate is a 191-point gap; 10 to 1 odds are 400 points.")
+def check_first_game_scores(scores: dict[str, float]) -> Check:
+    """Exercise 3: ``scores`` maps each contestant to its score (%) from game 1 alone."""
+    truth = _first_game_scores()
+    if not isinstance(scores, dict) or set(scores) != set(truth.index):
+        return not_yet(
+            f"scores must be a dict with one score per contestant: {sorted(truth.index)}."
+        )
+    wrong = sum(
+        not (isinstance(scores[m], int | float) and math.isclose(scores[m], truth[m], abs_tol=0.05))
+        for m in truth.index
+    )
+    if wrong:
+        return _wrong(wrong, len(truth), "scores (to 0.05 points)")
+    return solved(
+        "every score rises: shown second every time, each contestant gains from this "
+        "judge's lean towards the answer it reads second; game 2 is what cancels it."
+    )
+
+
+def _as_text(solution: str) -> str:
+    """A GSM8K solution without calculator notes, ending in "Answer: n"."""
+    body, final = solution.rsplit("####", 1)
+    return re.sub(r"<<.*?>>", "", body).strip() + f"\nAnswer: {final.strip()}"
+
+
+def _corrupt(text: str, rng: np.random.Generator) -> str:
+    """The same solution with its final number changed everywhere it is stated last."""
+    body, final = text.rsplit("Answer: ", 1)
+    number = float(final.replace(",", ""))
+    wrong = number + int(rng.choice([-3, -2, -1, 1, 2, 3, 10]))
+    shown = f"{wrong:g}" if wrong != int(wrong) else str(int(wrong))
+    last = [m for m in re.finditer(rf"(?<![\d.]){re.escape(final.strip())}(?![\d.])", body)]
+    if last:
+        m = last[-1]
+        body = body[: m.start()] + shown + body[m.end() :]
+    return f"{body}Answer: {shown}"
+
+
+def validation_pairs(n: int = 12, seed: int = 0) -> pd.DataFrame:
+    """``n`` GSM8K pairs whose verdict is known by construction, for validating a judge.
+
+    Two thirds pit a reference solution against the same solution with its final number
+    changed (``label`` names the correct side); one third shows one solution twice
+    (``label`` "tie"). Columns ``pair_id, question, answer_a, answer_b, label``.
+    """
+    if n < 3:
+        raise ValueError(f"n must be at least 3, got {n}")
+    rng = np.random.default_rng(seed)
+    problems = sorted(load_gsm8k(), key=lambda p: len(p["question"]) + len(p["answer"]))[:300]
+    chosen = rng.choice(len(problems), size=n, replace=False)
+    kinds = ["model_a", "model_b", "tie"] * (n // 3 + 1)
+    kinds = [kinds[k] for k in rng.permutation(n)]  # a third of each, shuffled
+    rows = []
+    for pair_id, (index, label) in enumerate(zip(chosen, kinds, strict=True)):
+        right = _as_text(problems[index]["answer"])
+        wrong = right if label == "tie" else _corrupt(right, rng)
+        answer_a, answer_b = (wrong, right) if label == "model_b" else (right, wrong)
+        rows.append(
+            {
+                "pair_id": pair_id,
+                "question": problems[index]["question"],
+                "answer_a": answer_a,
+                "answer_b": answer_b,
+                "label": label,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+RUBRIC = {
+    "pairs": "judged the labelled pairs of validation_pairs(n) (n >= 12), unchanged",
+    "both_orders": "each outcome combines both orders (as judge_pairs returns them)",
+    "unreadable": "report['unreadable'] counts the outcomes that are missing, none dropped",
+    "kappa": "report['kappa'] is Cohen's kappa against the labels, unreadable as its own label",
+    "interval": "report['interval'] is a (low, high) interval around kappa within [-1, 1]",
+    "usable": (
+        f"report['usable'] is True only if low >= {USABLE_KAPPA} and at most "
+        f"{USABLE_UNREADABLE:.0%} unreadable"
+    ),
+}
+
+
+def _rubric(report: dict) -> dict[str, bool]:
+    """Which rubric points ``report`` meets."""
+    met = dict.fromkeys(RUBRIC, False)
+    judged = report.get("judged")
+    if not isinstance(judged, pd.DataFrame) or len(judged) < 12:
+        return met
+    expected = validation_pairs(len(judged))
+    columns = ["question", "answer_a", "answer_b", "label"]
+    if set(columns) <= set(judged.columns):
+        met["pairs"] = judged[columns].reset_index(drop=True).equals(expected[columns])
+    if not {"verdict_ab", "verdict_ba", "outcome"} <= set(judged.columns):
+        return met
+    outcomes = [None if _missing(o) else o for o in judged["outcome"]]
+    combined = [
+        combine_verdicts(None if _missing(ab) else ab, None if _missing(ba) else ba)
+        for ab, ba in zip(judged["verdict_ab"], judged["verdict_ba"], strict=True)
+    ]
+    met["both_orders"] = outcomes == combined
+    unreadable = sum(o is None for o in outcomes)
+    met["unreadable"] = report.get("unreadable") == unreadable
+    kappa = cohen_kappa(expected["label"], ["unreadable" if o is None else o for o in outcomes])
+    given = report.get("kappa")
+    met["kappa"] = isinstance(given, int | float) and math.isclose(given, kappa, abs_tol=1e-9)
+    interval = report.get("interval")
+    if isinstance(interval, tuple | list) and len(interval) == 2:
+        low, high = interval
+        met["interval"] = -1 <= low <= kappa + 1e-9 and kappa - 1e-9 <= high <= 1
+        rule = bool(low >= USABLE_KAPPA and unreadable <= USABLE_UNREADABLE * len(judged))
+        usable = report.get("usable")
+        met["usable"] = met["interval"] and isinstance(usable, bool) and usable == rule
+    return met
+
+
+@guarded
+def check_judge_validation(report: dict) -> Check:
+    """Mini-project: validate a judge against labelled pairs (rubric of six points)."""
+    if not isinstance(report, dict):
+        return not_yet("report must be a dict with judged, unreadable, kappa, interval, usable.")
+    met = _rubric(report)
+    if not all(met.values()):
+        missing = "; ".join(RUBRIC[point] for point, ok in met.items() if not ok)
+        return not_yet(
+            f"{sum(met.values())} of {len(met)} rubric points met. Still to do: {missing}."
+        )
+    low, high = report["interval"]
+    verdict = "usable" if report["usable"] else "not usable as a judge yet"
+    return solved(
+        f"all {len(met)} rubric points met. Your judge: kappa {report['kappa']:.2f} "
+        f"(95% interval {low:.2f} to {high:.2f}), {report['unreadable']} of "
+        f"{len(report['judged'])} outcomes unreadable: {verdict}."
+    )

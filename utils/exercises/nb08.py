@@ -35,22 +35,30 @@ hint = hint_printer(
 @guarded
 def check_half_width(half_width: Callable[[float, int], float]) -> Check:
     """Exercise 1: ``half_width(p, n)``, the 95% normal-approximation half-width of an accuracy."""
-    for p, n in [(0.761, 140), (0.761, 12_020), (0.5, 198), (0.9, 500)]:
-        expected = Z95 * math.sqrt(p * (1 - p) / n)
+    cases = [(0.761, 140), (0.761, 12_020), (0.5, 198), (0.9, 500)]
+    wrong = 0
+    for p, n in cases:
         got = half_width(p, n)
-        if got is None or not math.isclose(got, expected, rel_tol=2e-3):
-            return not_yet(f"for p={p}, n={n} you returned {got!r}, expected about {expected:.4f}.")
+        expected = Z95 * math.sqrt(p * (1 - p) / n)
+        wrong += not isinstance(got, int | float) or not math.isclose(got, expected, rel_tol=2e-3)
+    if wrong:
+        return not_yet(f"{wrong} of {len(cases)} half-widths wrong; try p=0.5, n=100 by hand.")
     return solved("76.1% on 140 questions is ±7.1 points; on 12,020 it is ±0.8.")
 
 
 @guarded
 def check_questions_needed(questions_needed: Callable[[float, float], int]) -> Check:
     """Exercise 2: ``questions_needed(half_width, p)``, the fewest questions for that precision."""
-    for half_width, p in [(0.01, 0.76), (0.05, 0.5), (0.002, 0.76), (0.1, 0.9)]:
-        expected = math.ceil((Z95 / half_width) ** 2 * p * (1 - p))
+    cases = [(0.01, 0.76), (0.05, 0.5), (0.002, 0.76), (0.1, 0.9)]
+    wrong = 0
+    for half_width, p in cases:
         got = questions_needed(half_width, p)
-        if not isinstance(got, int) or abs(got - expected) > max(1, 0.002 * expected):
-            return not_yet(f"for ±{half_width} at p={p} you returned {got!r}, expected {expected}.")
+        expected = math.ceil((Z95 / half_width) ** 2 * p * (1 - p))
+        wrong += not isinstance(got, int) or abs(got - expected) > max(1, 0.002 * expected)
+    if wrong:
+        return not_yet(
+            f"{wrong} of {len(cases)} answers wrong; the answer is a whole number of questions."
+        )
     return solved("±1 point at 76% needs about 7,000 questions; ±0.2 points, about 175,000.")
 
 
@@ -64,5 +72,5 @@ def check_biggest_gap(answer: tuple) -> Check:
     if (model, benchmark) != (top["model"], top["benchmark"]):
         return not_yet(f"{model} on {benchmark} is not the largest disagreement; compute all gaps.")
     if not math.isclose(abs(gap), abs(top["gap"]), abs_tol=0.05):
-        return not_yet(f"right pair, but the gap is {abs(top['gap'])} points, not {gap}.")
+        return not_yet(f"right pair, but the gap is not {gap} points; subtract the two scores.")
     return solved(f"{model} on {benchmark}: the two sources differ by {abs(top['gap'])} points.")
