@@ -10,6 +10,11 @@ from utils.evals.code_answers import (  # noqa: F401 (re-exported)
     code_segments,
     extract_completion,
 )
+from utils.evals.code_programs import (  # noqa: F401 (re-exported)
+    check_solution,
+    humaneval_program,
+    mbpp_program,
+)
 from utils.evals.judge import (  # noqa: F401 (re-exported)
     ARENA_HARD_STYLE,
     VERDICTS,
@@ -40,16 +45,8 @@ from utils.evals.runner import (  # noqa: F401 (re-exported)
     run,
     write_batch_file,
 )
-from utils.evals.sandbox import (  # noqa: F401 (re-exported)
-    Limits,
-    RunResult,
-    check_solution,
-    describe_sandbox,
-    humaneval_program,
-    mbpp_program,
-    run_code,
-    sandbox_features,
-)
+from utils.evals.sandbox import Limits, RunResult, run_code, sandbox_features  # noqa: F401
+from utils.evals.sandbox_description import describe_sandbox  # noqa: F401 (re-exported)
 from utils.evals.stats import (  # noqa: F401 (re-exported)
     Accuracy,
     accuracy_ci,
