@@ -22,8 +22,8 @@ from utils.evals import (
     sandbox_features,
 )
 from utils.evals.sandbox import CHILD, STATUSES, _Run, _verdict
-from utils.settings import world_readable_dotenv
 from utils.evals.sandbox_child import SETUP_FAILED
+from utils.settings import world_readable_dotenv
 
 FEATURES = sandbox_features()
 needs_own_user = pytest.mark.skipif(
