@@ -17,6 +17,7 @@ queue. Everything lives in memory and goes when the server is closed.
 
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 import threading
@@ -118,10 +119,10 @@ class LocalBatchAPI:
             if method == "POST" and parts == ["batches"]:
                 return 200, self._create(json.loads(body or b"{}"))
             if method == "GET" and len(parts) == 2 and parts[0] == "batches":
-                return self._found(self.batches, parts[1], dict)
+                return self._found(self.batches, parts[1], copy.deepcopy)
             if method == "POST" and len(parts) == 3 and parts[0] == "batches" and parts[2] == "cancel":
                 self._cancelled.add(parts[1])
-                return self._found(self.batches, parts[1], dict)
+                return self._found(self.batches, parts[1], copy.deepcopy)
         return 404, {"error": {"message": f"no route {method} /v1/{'/'.join(parts)}",
                                "type": "invalid_request_error"}}  # fmt: skip
 
@@ -174,7 +175,7 @@ class LocalBatchAPI:
         }  # fmt: skip
         self.batches[batch["id"]] = batch
         threading.Thread(target=self._process, args=(batch["id"],), daemon=True).start()
-        return dict(batch)
+        return copy.deepcopy(batch)
 
     def _process(self, batch_id: str) -> None:
         """Run every line on the upstream server; then write the output and error files."""
