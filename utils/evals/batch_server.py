@@ -5,7 +5,8 @@ Model Studio copies) in front of it: ``client.files.create(purpose="batch")`` up
 JSONL, ``client.batches.create`` starts the batch, ``client.batches.retrieve`` reports its
 status and counts, ``client.files.content`` downloads the output and error files. Each line's
 ``body`` is sent to the upstream server's ``/chat/completions`` (a few at a time, in a
-background thread), so every answer in the output file is the model's own.
+background thread), so every answer in the output file is the model's own. Output lines are
+written in the order the requests finish, as a real Batch API may: match them by ``custom_id``.
 
 What it leaves out: the 24-hour window (it starts at once), the price, and the provider's
 queue. Everything lives in memory and goes when the server is closed.
@@ -22,7 +23,7 @@ import json
 import secrets
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from email import policy
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -190,8 +191,9 @@ class LocalBatchAPI:
         with self._lock:
             batch.update(status="in_progress", in_progress_at=int(time.time()))
             batch["request_counts"]["total"] = len(lines)
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            results = list(pool.map(lambda line: self._run_line(batch_id, line), lines))
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:  # rows in the order they
+            futures = [pool.submit(self._run_line, batch_id, line) for line in lines]  # finish,
+            results = [future.result() for future in as_completed(futures)]  # as on a real API
         output = [row for ok, row in results if ok]
         errors = [row for ok, row in results if not ok and row is not None]
         with self._lock:
