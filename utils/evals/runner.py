@@ -222,7 +222,8 @@ async def run(
 
     ``rate_limits``: pace to these (for every model) instead of each model's published limits.
     A request is tried at most ``max_attempts`` times; a 429 waits for ``Retry-After`` (at most
-    ``max_retry_wait`` seconds, else it gives up), other retries wait ``backoff`` × 2^attempt.
+    ``max_retry_wait`` seconds, else it gives up), a connection error or 5xx waits ``backoff``,
+    then twice that, and so on. Other errors (400, 401, 404, ...) are recorded at once.
     """
     check_requests(requests)
     if concurrency < 1:
@@ -255,7 +256,7 @@ async def run(
                     failure, seconds = error, time.perf_counter() - started
                 else:
                     seconds = time.perf_counter() - started
-                    return _answered(request, response.model_dump(mode="json"), seconds,
+                    return answered(request, response.model_dump(mode="json"), seconds,
                                      attempt, waited, pacer, estimate)  # fmt: skip
             delay = _retry_delay(failure, attempt, backoff)
             if delay is None or delay > max_retry_wait or attempt == max_attempts:
@@ -267,7 +268,7 @@ async def run(
                 waited += delay
         raise AssertionError("unreachable: the last attempt always returns")
 
-    def _answered(request, data, seconds, attempt, waited, pacer, estimate) -> Outcome:
+    def answered(request, data, seconds, attempt, waited, pacer, estimate) -> Outcome:
         pacer.settle(estimate, (data.get("usage") or {}).get("total_tokens") or estimate)
         if cache is not None:
             try:

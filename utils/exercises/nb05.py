@@ -139,7 +139,8 @@ def check_batch_project(
     MMLU-Pro, not against your table, and lists every rubric line with ✔ or ✘.
     """
     if input_path is None or output_path is None or results is None:
-        raise NotImplementedError
+        return not_yet("not started yet: run your batch, then pass its input file, its output "
+                       "file, your results table and your accuracy.")  # fmt: skip
     questions = {q["question"].strip(): q for q in load_mmlu_pro()}
     lines = parse_batch_lines(Path(input_path).read_bytes(), BATCH_ENDPOINT)
     asked = {}  # custom_id → the MMLU-Pro question its request asks
