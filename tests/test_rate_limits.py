@@ -25,8 +25,8 @@ class FakeClock:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(0)  # let every other task run up to its own wait first
         self.now += seconds
-        await asyncio.sleep(0)
 
 
 def start_times(limits: RateLimits, tokens: list[int], settle=None) -> list[float]:
@@ -104,14 +104,14 @@ def test_concurrent_waiters_go_in_arrival_order_and_keep_the_spacing():
     order = []
 
     async def one(name):
-        await pacer.wait()
-        order.append((name, clock.now))
+        waited = await pacer.wait()
+        order.append((name, clock.now, waited))
 
     async def go():
         await asyncio.gather(*(one(name) for name in "abcd"))
 
     asyncio.run(go())
-    assert order == [("a", 0), ("b", 1), ("c", 2), ("d", 3)]
+    assert order == [("a", 0, 0), ("b", 1, 1), ("c", 2, 2), ("d", 3, 3)]  # waiting in line counts
 
 
 def test_limits_must_be_positive():

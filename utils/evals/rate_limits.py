@@ -131,16 +131,15 @@ class Pacer:
     async def wait(self, tokens: int = 0) -> float:
         """Wait until a request of about ``tokens`` tokens may go; return the seconds waited."""
         self._lock = self._lock or asyncio.Lock()
-        async with self._lock:  # first come, first served
-            waited = 0.0
+        started = self._clock()
+        async with self._lock:  # first come, first served: waiting in line counts too
             while (delay := self._delay(tokens)) > 1e-9:  # (float dust after a sleep)
                 await self._sleep(delay)
-                waited += delay
             if self._requests:
                 self._requests.level -= 1
             if self._tokens:
                 self._tokens.level -= tokens
-            return waited
+            return self._clock() - started
 
     def settle(self, estimated: int, used: int) -> None:
         """Correct the token charge once ``usage`` says how many tokens the call really used."""
