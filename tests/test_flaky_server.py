@@ -32,7 +32,9 @@ def test_beyond_the_rate_limit_it_answers_429_with_retry_after():
 
 
 def test_rate_limit_zero_refuses_everything():
-    with FlakyStreamServer(["ok"], rate_limit=0, window=2) as server:
-        with pytest.raises(openai.RateLimitError) as caught:
-            client_for(server).chat.completions.create(model="m", messages=MESSAGES)
+    with (
+        FlakyStreamServer(["ok"], rate_limit=0, window=2) as server,
+        pytest.raises(openai.RateLimitError) as caught,
+    ):
+        client_for(server).chat.completions.create(model="m", messages=MESSAGES)
     assert caught.value.response.headers["retry-after"] == "2"
