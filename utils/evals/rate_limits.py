@@ -42,9 +42,9 @@ class RateLimits:
         return f"{rpm} requests and {tpm} tokens per minute"
 
 
-# Model Studio's published limits for Qwen2.5-Max, read on RATE_LIMITS_PAGE (the table "Qwen
-# LLMs"; copies of the page dated Dec 2025 to Jun 2026 agree). The snapshot and -latest share
-# one limit; the stable alias has ten times more. Until the course has a model registry, this
+# Model Studio's published limits for Qwen2.5-Max: RATE_LIMITS_PAGE, table "Qwen LLMs", as read
+# 2026-11 in two stored copies of the page (they agree; the snapshot shares the -latest row).
+# The stable alias has ten times the snapshot's limit. Until the course has a model registry, this
 # table is the default for the evaluation runner. Your account's limits may differ: pass your own.
 PUBLISHED_LIMITS = {
     "qwen-max": RateLimits(600, 1_000_000, RATE_LIMITS_PAGE),
