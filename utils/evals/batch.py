@@ -2,7 +2,7 @@
 
 OpenAI and Model Studio use the same format. Model Studio's Batch API costs 50 % of a real-time
 call and finishes within the 24-hour window; in the International (Singapore) region it takes
-qwen-max, qwen-plus, qwen-flash and qwen-turbo (see BATCH_PAGE). ``write_batch_file`` writes
+qwen-max among a few others (see BATCH_PAGE and MODEL_STUDIO_BATCH_MODELS). ``write_batch_file`` writes
 the runner's requests as such a file; ``read_batch_output`` reads the output (or error) file
 back by ``custom_id``: lines come back in any order, so never match results by position.
 """
@@ -18,8 +18,9 @@ from utils.settings import Settings
 
 BATCH_ENDPOINT = "/v1/chat/completions"  # the endpoint path both Batch APIs expect in each line
 BATCH_PAGE = "https://www.alibabacloud.com/help/en/model-studio/batch-interfaces-compatible-with-openai"
-# The models the Batch API takes in the International (Singapore) region, per BATCH_PAGE (read
-# 2026-11; its copies dated Jan to Oct 2026 all list qwen-max there, with 50 % of the price).
+# The models the Batch API takes in the International (Singapore) region, per BATCH_PAGE as
+# read 2026-11: the English page's copies of Jan and Mar 2026 list these four; a later (Oct
+# 2026, Spanish) copy lists qwen3.7-plus, qwen-max, qwen-plus and qwen-flash. qwen-max is in all.
 MODEL_STUDIO_BATCH_MODELS = ("qwen-max", "qwen-plus", "qwen-flash", "qwen-turbo")
 
 
