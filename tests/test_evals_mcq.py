@@ -1,9 +1,12 @@
 """utils.evals.mcq: the multiple-choice prompt and reading the chosen letter."""
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from utils.datasets import load_mmlu_pro
 from utils.evals import LETTERS, extract_choice, format_mcq
+from utils.evals.mcq import letter_bias, letter_counts
 
 
 def test_format_mcq_letters_every_option_in_order():
@@ -85,3 +88,22 @@ def test_extract_choice_reads_like_a_careful_grader(text, n_options, expected):
 def test_extract_choice_rejects_impossible_option_counts():
     with pytest.raises(ValueError):
         extract_choice("The answer is (A).", 11)
+
+
+def test_letter_counts_and_bias():
+    choices, answers = ["D", "D", None, "A"], ["A", "B", "C", "D"]
+    table = letter_counts(choices, answers)
+    assert list(table.columns) == ["A", "B", "C", "D", "none"]
+    assert table.loc["chosen"].to_dict() == {"A": 1, "B": 0, "C": 0, "D": 2, "none": 1}
+    assert table.loc["correct answer"].sum() == 4
+    assert letter_bias(choices, answers) == (
+        "most chosen letter: D (50% of answers); always answering D would score 25.0% on this sample"
+    )
+
+
+def test_no_readable_answer_is_reported_not_a_crash():
+    """Issue 13: with no parsable answer the letter histogram crashed (argmax of nothing)."""
+    choices = pd.Series([None, np.nan, None], dtype=object)  # as a DataFrame column holds them
+    table = letter_counts(choices, ["A", "B", "J"])
+    assert table.loc["chosen"].to_dict() == {"A": 0, "B": 0, "J": 0, "none": 3}
+    assert letter_bias(choices, ["A", "B", "J"]).startswith("no answer had a readable letter (0 of 3)")

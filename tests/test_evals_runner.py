@@ -5,7 +5,10 @@ receives (so "zero calls" is measured, not assumed) and the suite's local model 
 """
 
 import asyncio
+import itertools
 import json
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -13,13 +16,16 @@ import pytest
 from tests.scripted_api import completion, scripted_servers
 from utils import get_async_client
 from utils.evals import (
+    RateLimits,
     ResponseCache,
     format_mcq,
     read_batch_output,
     request_key,
     run,
+    summarize,
     write_batch_file,
 )
+from utils.flaky_server import FlakyStreamServer
 
 
 @pytest.fixture
@@ -82,13 +88,18 @@ def test_failed_items_are_recorded_and_the_run_goes_on(scripted_api, tmp_path):
     api = scripted_api()
     cache = ResponseCache(tmp_path / "cache.sqlite")
     requests = requests_for(["one", "FAIL please", "three", "CRASH now"])
-    outcomes = asyncio.run(run(requests, api.client(), cache=cache, progress=False))
+    outcomes = asyncio.run(run(requests, api.client(), cache=cache, progress=False, backoff=0.01))
     assert [o.error is None for o in outcomes] == [True, False, True, False]
+    assert [o.evaluated for o in outcomes] == [True, False, True, False]
     assert outcomes[1].error.startswith("BadRequestError") and outcomes[1].text is None
+    assert outcomes[1].attempts == 1  # a 400 is not retried: the same request fails again
     assert outcomes[3].error.startswith("InternalServerError")
+    assert outcomes[3].attempts == 4  # a 500 is retried (4 attempts by default), then recorded
+    assert not any(o.rate_limited for o in outcomes)
     assert outcomes[2].text == "echo: three"
-    asyncio.run(run(requests, api.client(), cache=cache, progress=False))
-    assert api.hits == 4 + 2  # errors are not cached: only the two failures are retried
+    assert api.hits == 1 + 1 + 1 + 4
+    asyncio.run(run(requests, api.client(), cache=cache, progress=False, max_attempts=1))
+    assert api.hits == 7 + 2  # errors are not cached: only the two failures are tried again
 
 
 def test_concurrency_is_bounded(scripted_api):
@@ -161,3 +172,112 @@ def test_the_local_model_answers_through_the_runner_and_the_cache(local_settings
     assert all(o.error is None and o.text and o.completion_tokens <= 8 for o in first)
     assert not any(o.cached for o in first) and all(o.cached for o in second)
     assert [o.text for o in second] == [o.text for o in first]  # read back, not regenerated
+
+
+# --- identical requests (issue 14, bug 4) ---------------------------------------------
+
+
+def counting_reply():
+    """A reply that differs on every call, like sampling: "answer 1", "answer 2", ..."""
+    counter = itertools.count(1)
+    lock = threading.Lock()
+
+    def reply(body):
+        with lock:
+            return 200, completion(f"answer {next(counter)}")
+
+    return reply
+
+
+def test_identical_requests_share_one_call_so_a_rerun_reads_back_the_same(scripted_api, tmp_path):
+    api = scripted_api(counting_reply())
+    requests = requests_for(["same"] * 3 + ["other"], temperature=0)
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    fresh = asyncio.run(run(requests, api.client(), cache=cache, progress=False))
+    assert api.hits == 2  # one call for the three identical requests, one for the other
+    assert fresh[0] == fresh[1] == fresh[2] and fresh[3].text != fresh[0].text
+    again = asyncio.run(run(requests, api.client(), cache=cache, progress=False))
+    assert [o.text for o in again] == [o.text for o in fresh]  # a re-run agrees with the run
+    assert api.hits == 2
+
+
+def test_identical_sampled_requests_without_a_seed_are_refused(scripted_api):
+    api = scripted_api(counting_reply())
+    for params in ({"temperature": 0.8}, {}):  # no temperature: the server's default samples
+        with pytest.raises(ValueError, match="own seed"):
+            asyncio.run(run(requests_for(["same"] * 3, **params), api.client(), progress=False))
+    assert api.hits == 0
+    seeded = [{**request, "seed": seed}
+              for seed, request in enumerate(requests_for(["same"] * 3, temperature=0.8))]  # fmt: skip
+    outcomes = asyncio.run(run(seeded, api.client(), progress=False))
+    assert len({o.text for o in outcomes}) == 3 and api.hits == 3  # three separate samples
+
+
+# --- rate limits and Retry-After (issue 13) ----------------------------------------------
+
+
+def flaky_client(server, **options):
+    import openai
+
+    return openai.AsyncOpenAI(base_url=server.base_url, api_key="unused", max_retries=0, **options)
+
+
+def test_a_429_waits_for_retry_after_then_succeeds():
+    with FlakyStreamServer(["fine"], rate_limit=2, window=1.0) as server:
+        requests = requests_for([f"q{i}" for i in range(4)], model="flaky-model", temperature=0)
+        started = time.monotonic()
+        outcomes = asyncio.run(run(requests, flaky_client(server), progress=False, concurrency=4))
+        elapsed = time.monotonic() - started
+    assert [o.text for o in outcomes] == ["fine"] * 4 and all(o.evaluated for o in outcomes)
+    assert server.refused >= 2  # two got 429 with Retry-After: 1
+    assert sum(o.attempts for o in outcomes) == 4 + server.refused
+    assert elapsed >= 1.0  # they waited as long as the server said
+    assert sum(o.waited for o in outcomes) >= 1.0
+    assert "retries" in summarize(outcomes) and "not evaluated" not in summarize(outcomes)
+
+
+def test_still_rate_limited_at_the_end_is_not_evaluated():
+    with FlakyStreamServer(["never"], rate_limit=0, window=1.0) as server:  # refuses everything
+        requests = requests_for(["a", "b"], model="flaky-model", temperature=0)
+        outcomes = asyncio.run(run(requests, flaky_client(server), progress=False, max_attempts=2))
+    assert all(o.rate_limited and not o.evaluated and o.text is None for o in outcomes)
+    assert all(o.error.startswith("RateLimitError") and o.attempts == 2 for o in outcomes)
+    assert server.refused == 4
+    assert "2 not evaluated (2 still rate-limited, 0 failed)" in summarize(outcomes)
+
+
+def test_a_retry_after_longer_than_allowed_gives_up_at_once():
+    with FlakyStreamServer(["x"], rate_limit=0, window=600) as server:  # Retry-After: 600
+        outcomes = asyncio.run(run(requests_for(["a"], model="flaky-model", temperature=0),
+                                   flaky_client(server), progress=False, max_retry_wait=5))  # fmt: skip
+    assert outcomes[0].rate_limited and outcomes[0].attempts == 1 and server.refused == 1
+
+
+def test_requests_are_paced_to_the_rate_limits_given():
+    with FlakyStreamServer(["ok"]) as server:
+        requests = requests_for([f"q{i}" for i in range(4)], model="flaky-model", temperature=0)
+        limits = RateLimits(requests_per_minute=120)  # 2 a second: two at once, then every 0.5 s
+        outcomes = asyncio.run(run(requests, flaky_client(server), progress=False,
+                                   concurrency=4, rate_limits=limits))  # fmt: skip
+        gaps = np.diff(server.arrivals)
+    assert all(o.evaluated for o in outcomes)
+    assert gaps[0] < 0.2 and all(gap >= 0.45 for gap in gaps[1:])  # the server saw them spaced
+
+
+def test_published_limits_pace_qwen_max_by_default():
+    with FlakyStreamServer(["ok"]) as server:  # it answers any model name
+        requests = requests_for(["a", "b", "c"], model="qwen-max-2025-01-25", temperature=0)
+        asyncio.run(run(requests, flaky_client(server), progress=False))
+        gaps = np.diff(server.arrivals)
+    assert all(gap >= 0.9 for gap in gaps)  # 60 requests a minute: one a second
+
+
+def test_cached_prompt_tokens_are_read_from_usage(scripted_api):
+    def reply(body):
+        data = completion("hi")
+        data["usage"]["prompt_tokens_details"] = {"cached_tokens": 5}
+        return 200, data
+
+    api = scripted_api(reply)
+    outcomes = asyncio.run(run(requests_for(["x"]), api.client(), progress=False))
+    assert outcomes[0].cached_tokens == 5

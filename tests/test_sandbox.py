@@ -21,8 +21,9 @@ from utils.evals import (
     run_code,
     sandbox_features,
 )
-from utils.evals.sandbox import CHILD, STATUSES, world_readable_dotenv
+from utils.evals.sandbox import CHILD, STATUSES, _Run, _verdict
 from utils.evals.sandbox_child import SETUP_FAILED
+from utils.settings import world_readable_dotenv
 
 FEATURES = sandbox_features()
 needs_own_user = pytest.mark.skipif(
@@ -114,6 +115,20 @@ def test_mbpp_reference_code_passes_and_wrong_code_fails():
     )
     with pytest.raises(KeyError, match="test_list"):
         mbpp_program({"prompt": "x"}, "")
+
+
+@pytest.mark.parametrize("number", [15, 34, 40, 64])  # SIGTERM, the real-time range's ends and middle
+def test_any_signal_that_ends_the_program_is_a_verdict(number):
+    result = run_code(f"import os\nos.kill(os.getpid(), {number})")  # issue 14: 40 used to raise
+    assert (result.status, result.exit_code) == ("error", -number)
+    assert result.reason.startswith("killed by ") and str(number) in result.reason
+
+
+def test_every_exit_status_gives_a_status_and_a_reason():
+    for code in range(-64, 256):
+        run = _Run(code, False, 0.1, "", "", 0, "", "", 0)
+        status, reason = _verdict(run, finished=False, timeout=1.0, limits=Limits())
+        assert status in STATUSES and reason
 
 
 def test_bad_arguments_say_what_to_do():
@@ -328,6 +343,7 @@ def test_describe_sandbox_matches_what_was_measured():
     assert f"Python {FEATURES.python_version}" in text
     assert ("✔ no network" in text) == FEATURES.no_network
     assert ("✔ runs as a throwaway user id" in text) == FEATURES.own_user
+    assert ("✘ runs as you" in text) == (not FEATURES.own_user)
     if FEATURES.as_root:
         assert FEATURES.own_user, "as root the sandbox must find an unprivileged way to run"
 
@@ -351,3 +367,12 @@ def test_a_dotenv_readable_by_everyone_is_flagged(monkeypatch):
         dotenv.chmod(0o644)
         project.chmod(0o700)  # others cannot enter the folder
         assert world_readable_dotenv(nested) is None
+
+
+@pytest.mark.skipif(
+    os.environ.get("COOKBOOK_SANDBOX_TEST_USER") != "unprivileged",
+    reason="set COOKBOOK_SANDBOX_TEST_USER=unprivileged when running these tests as a normal user",
+)
+def test_this_run_is_the_unprivileged_one_it_claims_to_be():
+    """CI runs this file a second time as an unprivileged user (a learner's laptop): make sure."""
+    assert os.geteuid() != 0 and not FEATURES.as_root and not FEATURES.own_user

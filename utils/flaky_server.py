@@ -1,7 +1,12 @@
-"""A tiny OpenAI-compatible server on loopback that streams a canned answer and can drop the
-connection partway through it — a real broken stream, in milliseconds and without a model.
+"""A tiny OpenAI-compatible server on loopback that answers with a canned text and misbehaves
+on request — a real broken stream or a real 429, in milliseconds and without a model.
 
-Exercise checks and tests use it; notebook 02 breaks a real model server instead.
+* ``drop_after`` closes the connection partway through a stream; ``done_after`` ends it early.
+* ``rate_limit=N`` accepts N requests per ``window`` seconds and answers the rest with 429,
+  a ``Retry-After`` header (whole seconds until a request is accepted again) and Model
+  Studio's message for it, "Requests rate limit exceeded, please try again later."
+
+Exercise checks, tests and notebook 05 use it; notebook 02 breaks a real model server instead.
 
     with FlakyStreamServer(["Hel", "lo", " there"], drop_after=2) as server:
         client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
@@ -11,8 +16,10 @@ Exercise checks and tests use it; notebook 02 breaks a real model server instead
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
+from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -41,7 +48,12 @@ class FlakyStreamServer:
 
     With ``usage`` (a dict like ``{"prompt_tokens": 9, "completion_tokens": 3,
     "total_tokens": 12}``) a complete stream ends with a usage chunk, as hosted APIs send
-    for ``stream_options={"include_usage": True}``.
+    for ``stream_options={"include_usage": True}``. A request without ``stream`` gets the
+    whole answer as one chat completion.
+
+    With ``rate_limit`` it accepts that many requests per ``window`` seconds; the others get
+    429 with ``Retry-After`` (``rate_limit=0`` refuses every request). ``arrivals`` holds when
+    each request came (``time.monotonic()``), ``refused`` how many got 429.
     """
 
     def __init__(
@@ -52,10 +64,17 @@ class FlakyStreamServer:
         delay: float = 0.0,
         model: str = "flaky-model",
         usage: dict | None = None,
+        rate_limit: int | None = None,
+        window: float = 1.0,
     ) -> None:
         self.pieces, self.drop_after, self.delay, self.model = pieces, drop_after, delay, model
         self.done_after, self.usage = done_after, usage
+        self.rate_limit, self.window = rate_limit, window
         self.requests: list[dict] = []  # the JSON body of every chat request received
+        self.arrivals: list[float] = []  # time.monotonic() of every request
+        self.refused = 0
+        self._accepted: deque[float] = deque()  # when the requests of the last window came
+        self._lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -65,9 +84,29 @@ class FlakyStreamServer:
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
                 self.wfile.flush()
 
+            def _send_json(self, status: int, body: dict, headers: dict | None = None) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)
-                server.requests.append(json.loads(self.rfile.read(length) or b"{}"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                server.requests.append(body)
+                wait = server._admit()
+                if wait is not None:
+                    message = "Requests rate limit exceeded, please try again later."
+                    error = {"message": message, "type": "limit_requests", "code": "limit_requests"}
+                    self._send_json(429, {"error": error}, {"retry-after": str(wait)})
+                    return
+                if not body.get("stream"):
+                    self._send_json(200, server._completion())
+                    return
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
                 self.send_header("transfer-encoding", "chunked")
@@ -96,6 +135,32 @@ class FlakyStreamServer:
         self._server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def _admit(self) -> int | None:
+        """None if this request may go; else the whole seconds until one may (Retry-After)."""
+        with self._lock:
+            now = time.monotonic()
+            self.arrivals.append(now)
+            if self.rate_limit is None:
+                return None
+            while self._accepted and self._accepted[0] <= now - self.window:
+                self._accepted.popleft()
+            if len(self._accepted) < self.rate_limit:
+                self._accepted.append(now)
+                return None
+            self.refused += 1
+            frees = self._accepted[0] + self.window - now if self._accepted else self.window
+            return max(1, math.ceil(frees))
+
+    def _completion(self) -> dict:
+        """The whole answer as one chat.completion (for a request without ``stream``)."""
+        text = "".join(self.pieces)
+        usage = self.usage or {"prompt_tokens": 1, "completion_tokens": len(self.pieces),
+                               "total_tokens": 1 + len(self.pieces)}  # fmt: skip
+        return {"id": "chatcmpl-flaky", "object": "chat.completion", "created": 0,
+                "model": self.model, "usage": usage,
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": text}}]}  # fmt: skip
 
     def close(self) -> None:
         """Stop serving and free the port."""

@@ -82,8 +82,8 @@ def check_disk(minimum_gb: float = 1.0) -> Result:
 
 
 def check_dotenv() -> Result:
-    from utils.evals.sandbox import world_readable_dotenv
     from utils.paths import repo_root
+    from utils.settings import world_readable_dotenv
 
     exposed = world_readable_dotenv(repo_root())
     if exposed is not None:

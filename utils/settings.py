@@ -255,3 +255,15 @@ def load_settings() -> Settings:
             raise ConfigError(f"Set OPENAI_MODEL: {settings.base_url} serves {listed}.")
         return replace(settings, model=models[0])
     return settings
+
+
+def world_readable_dotenv(start: Path | None = None) -> Path | None:
+    """The ``.env`` that settings would load (``start`` or the working folder, or a parent),
+    if every user on the machine may read it; else None."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        path = candidate / ".env"
+        if path.is_file():
+            reachable = all(p.stat().st_mode & 0o001 for p in path.parents)  # others may enter
+            return path if reachable and path.stat().st_mode & 0o004 else None
+    return None

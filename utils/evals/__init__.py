@@ -2,13 +2,23 @@
 
 Public API (other code and tests rely on these names): ``format_mcq``, ``extract_choice``,
 ``pass_at_k``, ``run_code``, ``check_solution``, ``judge_pair``, ``bradley_terry``, the
-evaluation runner and the statistics helpers. Each lives in a small submodule and is
-re-exported here.
+evaluation runner with its rate limits, Batch-API files and the statistics helpers. Each
+lives in a small submodule and is re-exported here.
 """
 
+from utils.evals.batch import (  # noqa: F401 (re-exported)
+    batch_model,
+    read_batch_output,
+    write_batch_file,
+)
 from utils.evals.code_answers import (  # noqa: F401 (re-exported)
     code_segments,
     extract_completion,
+)
+from utils.evals.code_programs import (  # noqa: F401 (re-exported)
+    check_solution,
+    humaneval_program,
+    mbpp_program,
 )
 from utils.evals.judge import (  # noqa: F401 (re-exported)
     ARENA_HARD_STYLE,
@@ -32,24 +42,16 @@ from utils.evals.ranking import (  # noqa: F401 (re-exported)
     simulate_battles,
     win_probability,
 )
+from utils.evals.rate_limits import RateLimits, published_limits  # noqa: F401 (re-exported)
 from utils.evals.runner import (  # noqa: F401 (re-exported)
     Outcome,
     ResponseCache,
-    read_batch_output,
     request_key,
     run,
-    write_batch_file,
+    summarize,
 )
-from utils.evals.sandbox import (  # noqa: F401 (re-exported)
-    Limits,
-    RunResult,
-    check_solution,
-    describe_sandbox,
-    humaneval_program,
-    mbpp_program,
-    run_code,
-    sandbox_features,
-)
+from utils.evals.sandbox import Limits, RunResult, run_code, sandbox_features  # noqa: F401
+from utils.evals.sandbox_description import describe_sandbox  # noqa: F401 (re-exported)
 from utils.evals.stats import (  # noqa: F401 (re-exported)
     Accuracy,
     accuracy_ci,

@@ -2,12 +2,16 @@
 
 ``extract_choice`` reads the letter a model committed to and returns ``None`` when it did not
 clearly commit to one: an unreadable answer is counted as wrong, never guessed.
+``letter_counts`` and ``letter_bias`` compare the letters chosen with the correct ones (and
+say so, rather than crash, when no answer had a readable letter).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+
+import pandas as pd
 
 LETTERS = "ABCDEFGHIJ"  # MMLU-Pro has up to 10 options
 
@@ -105,3 +109,27 @@ def extract_choice(text: str | None, n_options: int = 10) -> str | None:
     else:
         return None
     return letter if letter in LETTERS[:n_options] else None
+
+
+def letter_counts(choices: Sequence[str | None], answers: Sequence[str]) -> pd.DataFrame:
+    """How often each letter was chosen and how often it is the correct answer ("none": unread)."""
+    chosen = pd.Series([c if isinstance(c, str) else "none" for c in choices], dtype=object)
+    table = pd.DataFrame({"chosen": chosen.value_counts(),
+                          "correct answer": pd.Series(list(answers), dtype=object).value_counts()})  # fmt: skip
+    order = [letter for letter in LETTERS if letter in table.index] + (
+        ["none"] if "none" in table.index else []
+    )
+    return table.reindex(order).fillna(0).astype(int).T
+
+
+def letter_bias(choices: Sequence[str | None], answers: Sequence[str]) -> str:
+    """The most chosen letter and what always answering it would score; or that none was read."""
+    read = [c for c in choices if isinstance(c, str)]
+    if not read:
+        return (f"no answer had a readable letter (0 of {len(choices)}): there is no favourite "
+                "letter to check, and every answer is scored as wrong")  # fmt: skip
+    top = pd.Series(read).value_counts().idxmax()
+    share = sum(c == top for c in read) / len(choices)
+    always = sum(a == top for a in answers) / len(answers)
+    return (f"most chosen letter: {top} ({share:.0%} of answers); always answering {top} would "
+            f"score {always:.1%} on this sample")

@@ -1,4 +1,4 @@
-"""Run many chat requests: bounded concurrency, a progress bar, errors recorded, a disk cache.
+"""Run many chat requests: bounded concurrency, rate limits, retries, errors recorded, a disk cache.
 
     outcomes = await run(requests, client, cache=ResponseCache(path))   # in a notebook cell
 
@@ -6,8 +6,21 @@
 ``messages``, ``max_tokens``, ...). Each request gets one ``Outcome``, in order. A failed
 request records its error and the run goes on. The cache is keyed by the full request and the
 endpoint, so running the same requests again makes no model calls at all; it never stores
-the API key. For runs too big to do interactively, ``write_batch_file`` writes the same
-requests as a Batch-API input file (OpenAI and DashScope use the same format).
+the API key.
+
+Identical requests (the same cache key) share one model call and get the same ``Outcome``:
+a fresh run and its cached re-run then always agree. Identical requests that are *sampled*
+(``temperature`` above 0 or not set) without a ``seed`` are refused before any call: you
+meant several samples, and one shared answer would silently be counted N times (pass@k would
+be wrong). Give each its own ``seed``, or set ``temperature=0`` if one answer is what you want.
+
+Rate limits: requests are paced to the model's published limits (``rate_limits.py``; none for
+models not in its table, such as the local one) or to the ``rate_limits`` you pass. The
+runner retries by itself (the SDK's own retries are switched off for its calls): a 429 waits
+as long as the server's ``Retry-After`` says, and holds back every request to that model
+meanwhile; a connection error or a 5xx backs off exponentially. A request still refused with
+429 after ``max_attempts`` is "not evaluated" (``Outcome.rate_limited``): it has no answer,
+so it must never be scored as right or wrong.
 """
 
 from __future__ import annotations
@@ -23,11 +36,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import openai
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
-BATCH_URL = "/v1/chat/completions"  # the endpoint path both Batch APIs expect in each line
+from utils.evals.rate_limits import (
+    Pacer,
+    RateLimits,
+    estimate_tokens,
+    published_limits,
+    retry_after_seconds,
+)
+
 # Options of the SDK call, not of the request: they must not reach the cache or a batch file.
 CLIENT_OPTIONS = {"extra_headers", "extra_query", "extra_body", "timeout"}
+RETRIED = (openai.APIConnectionError, openai.InternalServerError)  # worth another try (and 429)
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,15 @@ class Outcome:
     seconds: float  # how long the model call took (for a cache hit: the original call)
     cached: bool  # True: read from the cache, no model call made
     error: str | None  # "BadRequestError: ..." when the request failed, else None
+    rate_limited: bool = False  # still refused with 429 at the end: not evaluated
+    attempts: int = 0  # model calls made for it (0: from the cache)
+    waited: float = 0.0  # seconds spent waiting for rate limits and retries
+    cached_tokens: int | None = None  # prompt tokens the server had cached (usage details)
+
+    @property
+    def evaluated(self) -> bool:
+        """True when there is an answer to score; failed and rate-limited requests have none."""
+        return self.error is None
 
 
 def request_key(request: dict, base_url: str) -> str:
@@ -91,21 +121,8 @@ class ResponseCache:
         self._db.close()
 
 
-def _outcome(response: dict, seconds: float, cached: bool) -> Outcome:
-    choice = (response.get("choices") or [{}])[0]
-    usage = response.get("usage") or {}
-    return Outcome(
-        text=(choice.get("message") or {}).get("content"),
-        finish_reason=choice.get("finish_reason"),
-        prompt_tokens=usage.get("prompt_tokens"),
-        completion_tokens=usage.get("completion_tokens"),
-        seconds=seconds,
-        cached=cached,
-        error=None,
-    )
-
-
-def _check(requests: Sequence[dict]) -> None:
+def check_requests(requests: Sequence[dict]) -> None:
+    """Refuse, before any call, what the runner or a batch file cannot send as asked."""
     for index, request in enumerate(requests):
         if not isinstance(request, dict) or not {"model", "messages"} <= set(request):
             raise ValueError(
@@ -133,71 +150,163 @@ def _check(requests: Sequence[dict]) -> None:
             ) from error
 
 
+def _sampled_without_seed(request: dict) -> bool:
+    temperature = request.get("temperature")
+    return (temperature is None or temperature > 0) and request.get("seed") is None
+
+
+def group_identical(requests: Sequence[dict], base_url: str) -> dict[str, list[int]]:
+    """The indices of each distinct request (by cache key); refuse sampled duplicates without a seed."""
+    groups: dict[str, list[int]] = {}
+    for index, request in enumerate(requests):
+        groups.setdefault(request_key(request, base_url), []).append(index)
+    for indices in groups.values():
+        request = requests[indices[0]]
+        if len(indices) > 1 and _sampled_without_seed(request):
+            temperature = request.get("temperature", "the server's default")
+            raise ValueError(
+                f"requests {indices[:5]} are identical, sampled (temperature {temperature}) and "
+                "have no seed: they would share one answer, not be separate samples. Give each "
+                "its own seed (e.g. seed=i), or set temperature=0 if one answer is what you want."
+            )
+    return groups
+
+
+def _outcome(response: dict, seconds: float, cached: bool, attempts: int = 0,
+             waited: float = 0.0) -> Outcome:  # fmt: skip
+    choice = (response.get("choices") or [{}])[0]
+    usage = response.get("usage") or {}
+    details = usage.get("prompt_tokens_details") or {}
+    return Outcome(
+        text=(choice.get("message") or {}).get("content"),
+        finish_reason=choice.get("finish_reason"),
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
+        seconds=seconds,
+        cached=cached,
+        error=None,
+        attempts=attempts,
+        waited=round(waited, 3),
+        cached_tokens=details.get("cached_tokens"),
+    )
+
+
+def _retry_delay(error: Exception, attempt: int, backoff: float) -> float | None:
+    """Seconds to wait before trying again, or None when another try cannot help."""
+    if isinstance(error, openai.RateLimitError):
+        asked = retry_after_seconds(error.response.headers)
+        return backoff * 2 ** (attempt - 1) if asked is None else asked
+    if isinstance(error, RETRIED):
+        return backoff * 2 ** (attempt - 1)
+    return None
+
+
+def _failure(error: Exception, seconds: float, attempts: int, waited: float) -> Outcome:
+    return Outcome(None, None, None, None, seconds, False, f"{type(error).__name__}: {error}",
+                   rate_limited=isinstance(error, openai.RateLimitError), attempts=attempts,
+                   waited=round(waited, 3))  # fmt: skip
+
+
 async def run(
     requests: Sequence[dict],
     client: openai.AsyncOpenAI,
     cache: ResponseCache | None = None,
     concurrency: int = 4,
     progress: bool = True,
+    rate_limits: RateLimits | None = None,
+    max_attempts: int = 4,
+    max_retry_wait: float = 120.0,
+    backoff: float = 1.0,
 ) -> list[Outcome]:
-    """Send every request (at most ``concurrency`` at a time); one ``Outcome`` each, in order."""
-    _check(requests)
+    """Send every request (at most ``concurrency`` at a time); one ``Outcome`` each, in order.
+
+    ``rate_limits``: pace to these (for every model) instead of each model's published limits.
+    A request is tried at most ``max_attempts`` times; a 429 waits for ``Retry-After`` (at most
+    ``max_retry_wait`` seconds, else it gives up), a connection error or 5xx waits ``backoff``,
+    then twice that, and so on. Other errors (400, 401, 404, ...) are recorded at once.
+    """
+    check_requests(requests)
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
     base_url = str(client.base_url)
+    groups = group_identical(requests, base_url)
+    calls = client.with_options(max_retries=0)  # the runner retries itself, seeing every wait
     gate = asyncio.Semaphore(concurrency)
-    bar = tqdm(total=len(requests), desc="requests", disable=not progress, mininterval=2.0)
+    pacers: dict[str, Pacer] = {}
+    bar = tqdm(total=len(requests), desc="requests", disable=not progress, mininterval=1.0)
 
-    async def one(request: dict) -> Outcome:
-        hit = cache.get(request, base_url) if cache is not None else None
-        if hit is not None:
-            bar.update()
-            return _outcome(*hit, cached=True)
-        async with gate:
-            started = time.perf_counter()
-            try:
-                response = await client.chat.completions.create(**request)
-            except Exception as error:  # recorded, never raised: one bad item must not stop a run
-                bar.update()
-                return Outcome(None, None, None, None, time.perf_counter() - started, False,
-                               f"{type(error).__name__}: {error}")  # fmt: skip
-            seconds = time.perf_counter() - started
-        data = response.model_dump(mode="json")
+    def pacer_for(model: str) -> Pacer:
+        if model not in pacers:
+            limits = published_limits(model) if rate_limits is None else rate_limits
+            pacers[model] = Pacer(limits)
+        return pacers[model]
+
+    async def call(request: dict) -> Outcome:
+        pacer, estimate = pacer_for(request["model"]), estimate_tokens(request)
+        waited = 0.0
+        for attempt in range(1, max_attempts + 1):
+            async with gate:
+                waited += await pacer.wait(estimate)
+                started = time.perf_counter()
+                try:
+                    response = await calls.chat.completions.create(**request)
+                except Exception as error:  # recorded, never raised: one bad item must not stop a run
+                    failure, seconds = error, time.perf_counter() - started
+                else:
+                    seconds = time.perf_counter() - started
+                    return answered(request, response.model_dump(mode="json"), seconds,
+                                     attempt, waited, pacer, estimate)  # fmt: skip
+            delay = _retry_delay(failure, attempt, backoff)
+            if delay is None or delay > max_retry_wait or attempt == max_attempts:
+                return _failure(failure, seconds, attempt, waited)
+            if isinstance(failure, openai.RateLimitError):
+                pacer.pause(delay)  # every request to this model waits: the limit is shared
+            else:
+                await asyncio.sleep(delay)  # outside the gate: others may go meanwhile
+                waited += delay
+        raise AssertionError("unreachable: the last attempt always returns")
+
+    def answered(request, data, seconds, attempt, waited, pacer, estimate) -> Outcome:
+        pacer.settle(estimate, (data.get("usage") or {}).get("total_tokens") or estimate)
         if cache is not None:
             try:
                 cache.put(request, base_url, data, seconds)
             except sqlite3.Error as error:  # keep the answer even if the cache cannot store it
                 warnings.warn(f"response not cached ({error}); the run goes on", stacklevel=2)
-        bar.update()
-        return _outcome(data, seconds, cached=False)
+        return _outcome(data, seconds, False, attempt, waited)
+
+    async def one(indices: list[int]) -> Outcome:
+        request = requests[indices[0]]
+        hit = cache.get(request, base_url) if cache is not None else None
+        outcome = _outcome(*hit, cached=True) if hit is not None else await call(request)
+        bar.update(len(indices))
+        return outcome
 
     try:
-        return list(await asyncio.gather(*(one(request) for request in requests)))
+        shared = await asyncio.gather(*(one(indices) for indices in groups.values()))
     finally:
         bar.close()
+    outcomes: list[Outcome | None] = [None] * len(requests)
+    for indices, outcome in zip(groups.values(), shared, strict=True):
+        for index in indices:
+            outcomes[index] = outcome
+    return outcomes  # type: ignore[return-value]
 
 
-def write_batch_file(requests: Sequence[dict], path: str | Path) -> Path:
-    """Write ``requests`` as Batch-API input lines; ``custom_id`` is ``request-<index>``."""
-    _check(requests)
-    path = Path(path)
-    with open(path, "w", encoding="utf-8") as handle:
-        for index, request in enumerate(requests):
-            line = {"custom_id": f"request-{index}", "method": "POST", "url": BATCH_URL,
-                    "body": request}  # fmt: skip
-            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-    return path
-
-
-def read_batch_output(path: str | Path) -> dict[str, dict | None]:
-    """A Batch-API output file as ``{custom_id: response body}`` (``None`` for failed lines)."""
-    results = {}
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            response = row.get("response") or {}
-            ok = response.get("status_code") == 200 and not row.get("error")
-            results[row["custom_id"]] = response.get("body") if ok else None
-    return results
+def summarize(outcomes: Sequence[Outcome]) -> str:
+    """One line: how many were answered (from the cache), not evaluated, and the waiting."""
+    answered = [o for o in outcomes if o.evaluated]
+    limited = sum(o.rate_limited for o in outcomes)
+    failed = len(outcomes) - len(answered) - limited
+    parts = [f"{len(answered)} of {len(outcomes)} answered ({sum(o.cached for o in answered)} "
+             "from the cache)"]  # fmt: skip
+    if limited or failed:
+        parts.append(f"{limited + failed} not evaluated ({limited} still rate-limited, "
+                     f"{failed} failed)")  # fmt: skip
+    retried = sum(max(0, o.attempts - 1) for o in outcomes)
+    waited = sum(o.waited for o in outcomes)
+    if retried or waited:
+        parts.append(f"{retried} retries, {waited:.1f} s waited for rate limits and retries")
+    return "; ".join(parts)

@@ -1,7 +1,7 @@
 """Run untrusted (model-written) Python in a separate, locked-down process.
 
-``run_code(program)`` and ``check_solution(problem, completion)`` return a ``RunResult``
-whose ``status`` is "passed", "failed", "timeout" or "error". What protects you:
+``run_code(program)`` returns a ``RunResult`` whose ``status`` is "passed", "failed",
+"timeout" or "error" — whatever the program does, however it ends. What protects you:
 
 * a separate process running a fresh, isolated interpreter (``python -I -S``: no user site,
   no ``PYTHON*`` variables, standard library only) in a fresh temporary folder;
@@ -12,8 +12,10 @@ whose ``status`` is "passed", "failed", "timeout" or "error". What protects you:
   cannot read or change your files, and every process it leaves behind is killed;
 * no network (an empty network namespace) where the OS allows it.
 
-``describe_sandbox()`` says which of these this machine enforces. The limits are applied by
-``sandbox_child.py`` in the child process before the program starts.
+``sandbox_features()`` measures which of these this machine enforces (``describe_sandbox()``
+in ``sandbox_description.py`` says it in words). The limits are applied by ``sandbox_child.py``
+in the child process before the program starts. Benchmark programs are built in
+``code_programs.py``.
 
 "passed" means the program ran to its last line and exited with code 0: a random token,
 made for each run, is printed after the last line and must appear. A program that calls
@@ -127,32 +129,6 @@ def run_code(program: str, timeout: float = 10.0, limits: Limits = DEFAULT_LIMIT
     )
 
 
-def humaneval_program(problem: dict, completion: str) -> str:
-    """The program HumanEval runs: prompt + completion, the tests, then ``check(entry_point)``."""
-    missing = [key for key in ("prompt", "test", "entry_point") if key not in problem]
-    if missing:
-        raise KeyError(
-            f"a HumanEval-style problem needs 'prompt', 'test', 'entry_point'; missing {missing}"
-        )
-    return (
-        f"{problem['prompt']}{completion}\n\n{problem['test']}\n\ncheck({problem['entry_point']})\n"
-    )
-
-
-def mbpp_program(problem: dict, code: str) -> str:
-    """The program MBPP runs: the test imports, the code, then each ``assert`` of ``test_list``."""
-    missing = [key for key in ("test_imports", "test_list") if key not in problem]
-    if missing:
-        raise KeyError(f"an MBPP problem needs 'test_imports' and 'test_list'; missing {missing}")
-    lines = [*problem["test_imports"], code, "", *problem["test_list"]]
-    return "\n".join(lines) + "\n"
-
-
-def check_solution(problem: dict, completion: str, timeout: float = 10.0) -> RunResult:
-    """Run a HumanEval-style problem's tests on ``completion``; passed only if check() finished."""
-    return run_code(humaneval_program(problem, completion), timeout=timeout)
-
-
 _STEPS = ("no_network", "memory", "limits", "no_new_privileges", "own_user")
 
 
@@ -180,83 +156,6 @@ def sandbox_features() -> SandboxFeatures:
         limits=bool(worked.get("limits")),
         no_new_privileges=bool(worked.get("no_new_privileges")),
     )
-
-
-def describe_sandbox() -> str:
-    """Say, one line each, which protections the sandbox enforces on this machine and how."""
-    f, limits = sandbox_features(), DEFAULT_LIMITS
-    yes, no = "✔", "✘"
-    lines = [
-        f"Sandbox on this machine ({f.platform}, {'root' if f.as_root else 'not root'}):",
-        f"  {yes} separate process, fresh temporary folder, environment with PATH only (no API keys)",
-        f"  {yes} isolated interpreter: Python {f.python_version} -I -S (standard library only)"
-        + (
-            ""
-            if f.python == sys.executable
-            else f" via {f.python} (the throwaway user cannot read yours)"
-        ),
-        f"  {yes} wall-clock timeout; output capped at {limits.output_chars:,} characters per stream",
-    ]
-    lines.append(
-        f"  {yes} memory ≤ {limits.memory_mb} MB (address space)"
-        if f.memory
-        else f"  {no} memory NOT limited: this OS refused RLIMIT_AS"
-    )
-    if f.limits:
-        lines += [
-            f"  {yes} CPU time ≤ timeout + 1 s, files ≤ {limits.file_size_mb} MB, no core dumps",
-            f"  {yes} ≤ {limits.max_processes} processes " + _process_count_scope(f),
-        ]
-    else:
-        lines.append(f"  {no} CPU, process and file-size limits could not be set on this OS")
-    if f.own_user:
-        lines.append(
-            f"  {yes} runs as a throwaway user id: cannot read or change your files; "
-            f"whatever it leaves running or in {', '.join(SHARED_FOLDERS)} is removed"
-        )
-        exposed = world_readable_dotenv()
-        if exposed:
-            lines.append(
-                f"  {no} but {exposed} is readable by every user, so sandboxed code could read "
-                f"the key in it: run  chmod 600 {exposed}"
-            )
-    else:
-        lines.append(
-            f"  {no} runs as you (only root can switch users): it can read and write what you "
-            "can, your .env included; processes that leave its process group survive"
-        )
-    lines.append(
-        f"  {yes} no network: its own empty network namespace"
-        if f.no_network
-        else f"  {no} network NOT blocked: this OS does not allow a private network namespace"
-    )
-    lines.append(
-        f"  {yes} cannot gain privileges (no_new_privs: setuid programs do not elevate)"
-        if f.no_new_privileges
-        else f"  {no} no_new_privs not available"
-    )
-    return "\n".join(lines)
-
-
-def world_readable_dotenv(start: Path | None = None) -> Path | None:
-    """The ``.env`` that settings would load (``start`` or the working folder, or a parent),
-    if every user on the machine may read it; else None."""
-    folder = (start or Path.cwd()).resolve()
-    for candidate in (folder, *folder.parents):
-        path = candidate / ".env"
-        if path.is_file():
-            reachable = all(p.stat().st_mode & 0o001 for p in path.parents)  # others may enter
-            return path if reachable and path.stat().st_mode & 0o004 else None
-    return None
-
-
-def _process_count_scope(f: SandboxFeatures) -> str:
-    """What RLIMIT_NPROC counts here: the run's own processes, or all of yours."""
-    if f.own_user:
-        return "(counted for its own user id)"
-    if f.no_network:  # not root: the network namespace came with a user namespace
-        return "(counted inside its own user namespace)"
-    return "(counted over ALL your processes, so usually it cannot start any)"
 
 
 def _probe(python: str, uid: int | None) -> tuple[dict, str | None]:
@@ -433,6 +332,15 @@ def _capped(text: str, size: int, chars: int) -> str:
     return text[:chars] + f"\n… [cut: {size:,} bytes in all]"
 
 
+def _signal_name(number: int) -> str:
+    """"SIGTERM (signal 15)"; numbers outside Python's enum too: "signal 40 (Real-time signal 6)"."""
+    try:
+        return f"{signal.Signals(number).name} (signal {number})"
+    except ValueError:  # real-time signals 35-63 are not in the enum: the verdict must not crash
+        description = signal.strsignal(number) if hasattr(signal, "strsignal") else None
+        return f"signal {number}" + (f" ({description})" if description else "")
+
+
 def _verdict(run: _Run, finished: bool, timeout: float, limits: Limits) -> tuple[str, str]:
     """Status and reason from how the process ended; ``finished``: its last line ran."""
     tail = run.stderr_tail.strip()
@@ -452,5 +360,5 @@ def _verdict(run: _Run, finished: bool, timeout: float, limits: Limits) -> tuple
     if last_line.startswith("AssertionError"):
         return "failed", f"a test failed: {last_line}"
     if run.exit_code < 0:
-        return "error", f"killed by {signal.Signals(run.exit_code * -1).name}"
+        return "error", f"killed by {_signal_name(-run.exit_code)}"
     return "error", last_line or f"exit code {run.exit_code}"

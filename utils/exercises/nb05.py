@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from utils.datasets import load_mmlu_pro
+from utils.evals.batch import BATCH_ENDPOINT, read_batch_output
+from utils.evals.batch_server import parse_batch_lines
+from utils.evals.mcq import extract_choice
 from utils.evals.stats import bootstrap_ci
 from utils.exercises import Check, guarded, hint_printer, not_yet, solved
 
@@ -41,6 +48,14 @@ hint = hint_printer(
             "different order; hashlib.sha256(text.encode()).hexdigest() turns it into a key.",
             "Put the base URL into what you hash, e.g. json.dumps({'base_url': base_url, "
             "'request': request}, sort_keys=True).",
+        ],
+        4: [
+            "Keep a table of your questions with their custom_id (write_batch_file numbers them "
+            "request-0, request-1, ... in order). After the batch, read_batch_output(path) gives "
+            "{custom_id: response body}; look each of your rows up in it by custom_id.",
+            "A custom_id missing from the output (or mapped to None) has no answer: evaluated is "
+            "False and correct stays empty (None), so it counts neither way. Score the others "
+            "with extract_choice(text, n_options) == answer, and the accuracy over them only.",
         ],
     }
 )
@@ -100,3 +115,74 @@ def check_cache_key(my_cache_key: Callable[[dict, str], str]) -> Check:
         if my_cache_key(changed, changed_url) == key:
             return not_yet(f"{change} gave the same key: the cache would return a wrong answer.")
     return solved("equal keys for equal requests, different keys for anything that matters.")
+
+
+PROJECT_MIN_QUESTIONS, PROJECT_MIN_CATEGORIES = 20, 5
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+
+
+@guarded
+def check_batch_project(
+    input_path: str | Path | None,
+    output_path: str | Path | None,
+    results: pd.DataFrame | None,
+    accuracy: float | None = None,
+) -> Check:
+    """Mini-project: MMLU-Pro questions as a Batch job, read back by ``custom_id``, scored honestly.
+
+    ``results`` has one row per request with ``custom_id``, ``choice`` (the letter read, or
+    None), ``evaluated`` (an answer came back) and ``correct`` (None when not evaluated);
+    ``accuracy`` is the score you report. The check grades against the course's copy of
+    MMLU-Pro, not against your table, and lists every rubric line with ✔ or ✘.
+    """
+    if input_path is None or output_path is None or results is None:
+        return not_yet("not started yet: run your batch, then pass its input file, its output "
+                       "file, your results table and your accuracy.")  # fmt: skip
+    questions = {q["question"].strip(): q for q in load_mmlu_pro()}
+    lines = parse_batch_lines(Path(input_path).read_bytes(), BATCH_ENDPOINT)
+    asked = {}  # custom_id → the MMLU-Pro question its request asks
+    for line in lines:
+        prompt = json.dumps(line["body"].get("messages", []), ensure_ascii=False)
+        found = [q for text, q in questions.items() if json.dumps(text, ensure_ascii=False)[1:-1] in prompt]
+        if found:
+            asked[line["custom_id"]] = found[0]
+    categories = {q["category"] for q in asked.values()}
+    answers = read_batch_output(output_path)
+    rows = {row.custom_id: row for row in results.itertuples()}
+    expected_choice = {
+        cid: extract_choice(answers[cid]["choices"][0]["message"]["content"], len(q["options"]))
+        if answers.get(cid) else None
+        for cid, q in asked.items()
+    }  # fmt: skip
+    answered = {cid for cid in asked if answers.get(cid)}
+    same_choice = all(
+        cid in rows and (_missing(rows[cid].choice) if expected_choice[cid] is None
+                         else rows[cid].choice == expected_choice[cid])
+        for cid in answered
+    )  # fmt: skip
+    scored = [rows[cid] for cid in answered if cid in rows]
+    rubric = {
+        f"the batch file asks at least {PROJECT_MIN_QUESTIONS} MMLU-Pro questions from at least "
+        f"{PROJECT_MIN_CATEGORIES} categories ({len(asked)} from {len(categories)})":
+            len(asked) >= PROJECT_MIN_QUESTIONS and len(categories) >= PROJECT_MIN_CATEGORIES,
+        "results has exactly one row per custom_id of the batch file":
+            len(results) == len(rows) == len(lines) and set(rows) == {line["custom_id"] for line in lines},
+        "each choice is what extract_choice reads from the output line with the same custom_id":
+            same_choice,
+        "requests with no answer in the output are not evaluated and count neither way":
+            all(cid in rows and not rows[cid].evaluated and _missing(rows[cid].correct)
+                for cid in set(asked) - answered),
+        "evaluated rows are correct exactly when the choice is the dataset's answer":
+            all(bool(row.evaluated) and bool(row.correct) == (row.choice == asked[row.custom_id]["answer"])
+                for row in scored),
+        "the accuracy you report is the share correct among evaluated answers only":
+            accuracy is not None and bool(scored)
+            and abs(accuracy - sum(bool(r.correct) for r in scored) / len(scored)) < 1e-9,
+    }  # fmt: skip
+    report = "\n".join(f"  {'✔' if ok else '✘'} {line}" for line, ok in rubric.items())
+    if all(rubric.values()):
+        return solved(f"every rubric line holds:\n{report}")
+    return not_yet(f"some rubric lines do not hold yet:\n{report}")

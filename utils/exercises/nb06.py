@@ -66,9 +66,13 @@ def check_predictions(predictions: dict[str, str]) -> Check:
     if unknown:
         return not_yet(f"statuses are 'passed', 'failed', 'timeout' or 'error', not {unknown}.")
     actual = {letter: run_code(program, timeout=TIMEOUT) for letter, program in PROGRAMS.items()}
-    wrong = [letter for letter in PROGRAMS if predictions[letter] != actual[letter].status]
-    if wrong:
-        return not_yet(f"program(s) {wrong} ended differently. Try hint(2).")
+    wrong = sum(predictions[letter] != actual[letter].status for letter in PROGRAMS)
+    if wrong:  # how many, not which: naming them would let trial and error solve it
+        verb = "is" if wrong == 1 else "are"
+        return not_yet(
+            f"{wrong} of your {len(PROGRAMS)} predictions {verb} wrong: read the programs "
+            "again, or try hint(2)."
+        )
     return solved(
         "you can read the sandbox's verdicts: "
         + ", ".join(f"{letter}={result.status}" for letter, result in actual.items())
