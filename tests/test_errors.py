@@ -79,7 +79,7 @@ def test_rate_limit_is_retried_by_the_sdk_then_explained(fake_api):
     )
     error = error_from(client_for(server.base_url, max_retries=2))
     assert isinstance(error, openai.RateLimitError)
-    assert len(server.hits) == 3  # one try and two retries
+    assert server.hits == 3  # one try and two retries
     advice = explain(error)
     assert "rate-limiting" in advice and "retried" in advice and "concurrency" in advice
 
@@ -87,7 +87,7 @@ def test_rate_limit_is_retried_by_the_sdk_then_explained(fake_api):
 def test_server_error_is_retried_then_explained(fake_api):
     server = fake_api(503, {"error": {"message": "overloaded"}}, headers={"retry-after-ms": "10"})
     error = error_from(client_for(server.base_url, max_retries=1))
-    assert isinstance(error, openai.InternalServerError) and len(server.hits) == 2
+    assert isinstance(error, openai.InternalServerError) and server.hits == 2
     assert "server error (503: 'overloaded')" in explain(error)
 
 

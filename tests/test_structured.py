@@ -121,7 +121,7 @@ def test_a_valid_first_reply_is_one_attempt(fake_api):
     assert result.ok and result.value == Score(model="Qwen2.5-Max", score=76.1)
     assert len(result.attempts) == 1 and result.attempts[0].error is None
     assert "validated" in result.report()
-    assert len(server.hits) == 1
+    assert server.hits == 1
 
 
 def test_invalid_replies_are_re_asked_then_given_up(fake_api):
@@ -130,7 +130,7 @@ def test_invalid_replies_are_re_asked_then_given_up(fake_api):
     messages = [{"role": "user", "content": "JSON please"}]
     result = ask_for_json(client, "test-model", messages, Score, max_attempts=3)
     assert not result.ok and result.value is None
-    assert len(result.attempts) == 3 and len(server.hits) == 3
+    assert len(result.attempts) == 3 and server.hits == 3
     assert all("cut off by max_tokens" in attempt.error for attempt in result.attempts)
     assert messages == [
         {"role": "user", "content": "JSON please"}

@@ -230,7 +230,7 @@ def test_loop_survives_bad_calls_and_stops_at_the_step_limit(fake_api):
         canned_client(server), "m", [{"role": "user", "content": "go"}], toolbox, max_steps=3
     )
     assert run.stopped == "step limit" and run.answer is None
-    assert len(run.steps) == 3 and len(server.hits) == 3
+    assert len(run.steps) == 3 and server.hits == 3
     errors = [result.error for result in run.steps[0].results]
     assert errors == ["unknown tool", "tool raised", "invalid arguments", None]
     assert recorder.calls == [4, 4, 4]  # only the valid call ran, once per step
@@ -247,7 +247,7 @@ def test_loop_returns_the_first_text_answer(fake_api):
     server = fake_api(200, body)
     run = run_tool_loop(canned_client(server), "m", [], ToolBox([calculator]), max_steps=5)
     assert run.stopped == "answered" and run.answer == "It is 42."
-    assert len(run.steps) == 1 and run.results == [] and len(server.hits) == 1
+    assert len(run.steps) == 1 and run.results == [] and server.hits == 1
     assert "answer: 'It is 42.'" in run.report()
 
 

@@ -15,12 +15,12 @@ Exercise checks, tests and notebook 05 use it; notebook 02 breaks a real model s
 
 from __future__ import annotations
 
-import json
 import math
-import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+
+from utils.loopback_api import HangUp, JSONResponse, LoopbackAPI, Request, sse
 
 
 def _event(model: str, choices: list[dict], usage: dict | None = None) -> bytes:
@@ -33,23 +33,23 @@ def _event(model: str, choices: list[dict], usage: dict | None = None) -> bytes:
     }
     if usage is not None:
         chunk["usage"] = usage
-    return f"data: {json.dumps(chunk)}\n\n".encode()
+    return sse(chunk)
 
 
 def _delta(model: str, delta: dict, finish_reason: str | None = None) -> bytes:
     return _event(model, [{"index": 0, "delta": delta, "finish_reason": finish_reason}])
 
 
-class FlakyStreamServer:
+class FlakyStreamServer(LoopbackAPI):
     """Streams ``pieces`` as chat chunks; after ``drop_after`` of them, closes the connection.
 
     ``done_after`` instead ends the stream politely but early: ``[DONE]`` with no
-    ``finish_reason``, as llama-cpp-python's server does when another request arrives.
+    ``finish_reason``, as a server does when it cancels a request.
 
     With ``usage`` (a dict like ``{"prompt_tokens": 9, "completion_tokens": 3,
     "total_tokens": 12}``) a complete stream ends with a usage chunk, as hosted APIs send
     for ``stream_options={"include_usage": True}``. A request without ``stream`` gets the
-    whole answer as one chat completion.
+    whole answer as one chat completion. ``delay`` is the pause before each piece.
 
     With ``rate_limit`` it accepts that many requests per ``window`` seconds; the others get
     429 with ``Retry-After`` (``rate_limit=0`` refuses every request). ``arrivals`` holds when
@@ -67,80 +67,41 @@ class FlakyStreamServer:
         rate_limit: int | None = None,
         window: float = 1.0,
     ) -> None:
-        self.pieces, self.drop_after, self.delay, self.model = pieces, drop_after, delay, model
+        self.pieces, self.drop_after, self.piece_delay, self.model = pieces, drop_after, delay, model
         self.done_after, self.usage = done_after, usage
         self.rate_limit, self.window = rate_limit, window
-        self.requests: list[dict] = []  # the JSON body of every chat request received
-        self.arrivals: list[float] = []  # time.monotonic() of every request
         self.refused = 0
         self._accepted: deque[float] = deque()  # when the requests of the last window came
-        self._lock = threading.Lock()
-        server = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # chunked transfer, like a real streaming server
+    def respond(self, request: Request) -> JSONResponse | Iterator[bytes]:
+        wait = self._admit(time.monotonic())
+        if wait is not None:
+            message = "Requests rate limit exceeded, please try again later."
+            error = {"message": message, "type": "limit_requests", "code": "limit_requests"}
+            return JSONResponse(429, {"error": error}, {"retry-after": str(wait)})
+        if not request.body.get("stream"):
+            return JSONResponse(200, self._completion())
+        return self._stream()
 
-            def _send_chunk(self, data: bytes) -> None:
-                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-                self.wfile.flush()
+    def _stream(self) -> Iterator[bytes]:
+        yield _delta(self.model, {"role": "assistant"})
+        for sent, piece in enumerate(self.pieces):
+            if self.drop_after is not None and sent == self.drop_after:
+                raise HangUp
+            if self.done_after is not None and sent == self.done_after:
+                yield sse("[DONE]")
+                return
+            time.sleep(self.piece_delay)
+            yield _delta(self.model, {"content": piece})
+        yield _delta(self.model, {}, finish_reason="stop")
+        if self.usage is not None:
+            yield _event(self.model, [], usage=self.usage)
+        yield sse("[DONE]")
 
-            def _send_json(self, status: int, body: dict, headers: dict | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self):
-                length = int(self.headers.get("content-length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                server.requests.append(body)
-                wait = server._admit()
-                if wait is not None:
-                    message = "Requests rate limit exceeded, please try again later."
-                    error = {"message": message, "type": "limit_requests", "code": "limit_requests"}
-                    self._send_json(429, {"error": error}, {"retry-after": str(wait)})
-                    return
-                if not body.get("stream"):
-                    self._send_json(200, server._completion())
-                    return
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("transfer-encoding", "chunked")
-                self.end_headers()
-                self._send_chunk(_delta(server.model, {"role": "assistant"}))
-                for sent, piece in enumerate(server.pieces):
-                    if server.drop_after is not None and sent == server.drop_after:
-                        self.close_connection = True  # no final chunk, no [DONE]: a cut wire
-                        return
-                    if server.done_after is not None and sent == server.done_after:
-                        self._send_chunk(b"data: [DONE]\n\n")
-                        self.wfile.write(b"0\r\n\r\n")
-                        return
-                    time.sleep(server.delay)
-                    self._send_chunk(_delta(server.model, {"content": piece}))
-                self._send_chunk(_delta(server.model, {}, finish_reason="stop"))
-                if server.usage is not None:
-                    self._send_chunk(_event(server.model, [], usage=server.usage))
-                self._send_chunk(b"data: [DONE]\n\n")
-                self.wfile.write(b"0\r\n\r\n")  # the end of a chunked body
-
-            def log_message(self, *args):  # keep notebook and test output clean
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def _admit(self) -> int | None:
-        """None if this request may go; else the whole seconds until one may (Retry-After)."""
-        with self._lock:
-            now = time.monotonic()
-            self.arrivals.append(now)
+    def _admit(self, now: float) -> int | None:
+        """None if the request that came at ``now`` may go; else whole seconds until one may."""
+        with self.lock:
             if self.rate_limit is None:
                 return None
             while self._accepted and self._accepted[0] <= now - self.window:
@@ -161,14 +122,3 @@ class FlakyStreamServer:
                 "model": self.model, "usage": usage,
                 "choices": [{"index": 0, "finish_reason": "stop",
                              "message": {"role": "assistant", "content": text}}]}  # fmt: skip
-
-    def close(self) -> None:
-        """Stop serving and free the port."""
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> FlakyStreamServer:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -16,13 +16,11 @@ Nothing here is a model: every reply is one you wrote.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import openai
+from utils.loopback_api import JSONResponse, LoopbackAPI, Request
 
 Reply = Callable[[dict], tuple[int, dict]]  # request body → (HTTP status, JSON body)
 
@@ -66,69 +64,20 @@ def in_order(bodies: list[dict]) -> Reply:
     return reply
 
 
-class ScriptedAPI:
+class ScriptedAPI(LoopbackAPI):
     """Loopback server: answers each chat request with ``reply(body) -> (status, json)``."""
 
     model = "scripted"  # the name its replies carry; requests may send any
 
     def __init__(self, reply: Reply, delay: float = 0.0):
-        self.reply, self.delay = reply, delay
-        self.hits = 0
-        self.requests: list[dict] = []  # every request body received, in order
-        self.in_flight = self.max_in_flight = 0
-        self.lock = threading.Lock()
-        api = self
+        self.reply = reply
+        super().__init__(delay=delay)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                with api.lock:
-                    api.hits += 1
-                    api.requests.append(body)
-                    api.in_flight += 1
-                    api.max_in_flight = max(api.max_in_flight, api.in_flight)
-                threading.Event().wait(api.delay)
-                status, data = api.reply(body)
-                with api.lock:
-                    api.in_flight -= 1
-                payload = json.dumps(data).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):  # keep test and notebook output clean
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def _key(self) -> str:
-        return "sk-" + "ab" * 10  # built at run time: no key-like string in the repository
-
-    def client(self, **options) -> openai.AsyncOpenAI:
-        """An async client for this server (no retries: each request is one hit)."""
-        return openai.AsyncOpenAI(
-            api_key=self._key(), base_url=self.base_url, max_retries=0, **options
-        )
-
-    def sync_client(self, **options) -> openai.OpenAI:
-        """A client for this server (no retries: each request is one hit)."""
-        return openai.OpenAI(api_key=self._key(), base_url=self.base_url, max_retries=0, **options)
-
-    def close(self) -> None:
-        """Stop serving and free the port."""
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self) -> ScriptedAPI:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def respond(self, request: Request) -> JSONResponse:
+        if request.method != "POST":
+            return JSONResponse(404, {"error": {"message": f"no {request.method} {request.path}"}})
+        status, data = self.reply(request.body)
+        return JSONResponse(status, data)
 
 
 @contextmanager

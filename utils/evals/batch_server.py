@@ -26,11 +26,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from email import policy
 from email.parser import BytesParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import openai
 
 from utils.evals.batch import BATCH_ENDPOINT
+from utils.loopback_api import JSONResponse, LoopbackAPI, Request
 
 DONE = ("completed", "failed", "expired", "cancelled")  # a batch in one of these has finished
 
@@ -63,7 +63,7 @@ def parse_batch_lines(content: bytes, endpoint: str) -> list[dict]:
     return lines
 
 
-class LocalBatchAPI:
+class LocalBatchAPI(LoopbackAPI):
     """Files and batches endpoints on 127.0.0.1; lines run on ``upstream_base_url``."""
 
     def __init__(self, upstream_base_url: str, api_key: str = "local", concurrency: int = 4):
@@ -73,41 +73,15 @@ class LocalBatchAPI:
         self.batches: dict[str, dict] = {}
         self._cancelled: set[str] = set()
         self._lock = threading.Lock()
-        api = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                api._answer(self, "GET")
-
-            def do_POST(self):
-                api._answer(self, "POST")
-
-            def log_message(self, *args):  # keep notebook output clean
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    # --- HTTP --------------------------------------------------------------------------
-
-    def _answer(self, handler: BaseHTTPRequestHandler, method: str) -> None:
-        body = handler.rfile.read(int(handler.headers.get("content-length") or 0))
-        parts = handler.path.split("?")[0].strip("/").split("/")[1:]  # drop the "v1"
+    def respond(self, request: Request) -> JSONResponse:
+        parts = request.path.split("?")[0].strip("/").split("/")[1:]  # drop the "v1"
         try:
-            status, payload = self._route(method, parts, body, handler.headers)
+            status, payload = self._route(request.method, parts, request.raw, request.headers)
         except (KeyError, ValueError) as error:
             status, payload = 400, {"error": {"message": str(error), "type": "invalid_request_error"}}
-        if isinstance(payload, bytes):
-            data, kind = payload, "application/octet-stream"
-        else:
-            data, kind = json.dumps(payload).encode(), "application/json"
-        handler.send_response(status)
-        handler.send_header("content-type", kind)
-        handler.send_header("content-length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        return JSONResponse(status, payload)
 
     def _route(self, method: str, parts: list[str], body: bytes, headers) -> tuple[int, object]:
         with self._lock:
@@ -234,16 +208,9 @@ class LocalBatchAPI:
         return ok, row
 
     def close(self) -> None:
-        """Stop serving and free the port."""
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop serving, free the port and close the upstream client."""
+        super().close()
         self.upstream.close()
-
-    def __enter__(self) -> LocalBatchAPI:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def _jsonl(rows: list[dict]) -> bytes:
