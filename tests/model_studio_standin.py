@@ -515,13 +515,14 @@ class ModelStudioStandIn:
             handler.send_header("content-type", "text/event-stream")
             handler.send_header("transfer-encoding", "chunked")
             handler.end_headers()
-            to_strip = prefix
+            to_strip, done = prefix, False
             for line in response:
                 line = line.strip()
                 if not line.startswith(b"data:"):
                     continue
                 payload = line[5:].strip()
                 if payload == b"[DONE]":
+                    done = True
                     break
                 chunk = json.loads(payload)
                 usage = self._usage(chunk.get("usage"))
@@ -548,9 +549,14 @@ class ModelStudioStandIn:
                     "usage": usage if include_usage and not choices else None,
                 }  # fmt: skip
                 self._chunk(handler, b"data: " + json.dumps(out).encode() + b"\n\n")
+            if not done:  # the model's stream was cut: cut ours too, no [DONE]
+                handler.close_connection = True
+                return
             self._chunk(handler, b"data: [DONE]\n\n")
             handler.wfile.write(b"0\r\n\r\n")
             handler.wfile.flush()
+        except http.client.HTTPException:  # the model's stream broke off: cut ours too
+            handler.close_connection = True
         except OSError:  # the client stopped reading (an early stop): drop the backend too
             pass
         finally:

@@ -39,6 +39,7 @@ def pytest_configure(config):
     from utils import local_model, local_server
 
     model = local_model.selected()
+    _state["started_server"] = local_server.status(wait=2.0) is None
     url = local_server.ensure_running(model)
     standin = ModelStudioStandIn(
         url, model.alias, per_second=config.getoption("--standin-per-second")
@@ -53,6 +54,10 @@ def pytest_unconfigure(config):
     standin = _state.pop("standin", None)
     if standin is not None:
         standin.close()
+    if _state.pop("started_server", False):  # leave a server someone else started running
+        from utils import local_server
+
+        local_server.stop()
 
 
 def leaked(outputs, key: str) -> bool:

@@ -15,6 +15,7 @@ import pytest
 from tests.model_studio_standin import IMPLICIT_CACHE_MINIMUM, ModelStudioStandIn
 from tests.scripted_api import completion, scripted_servers
 from utils.errors import explain
+from utils.flaky_server import FlakyStreamServer
 
 SNAPSHOT = "qwen-max-2025-01-25"
 HI = [{"role": "user", "content": "Say hi."}]
@@ -325,3 +326,16 @@ def test_partial_mode_answers_only_the_continuation(live, local_settings):
     partial = [messages[0], {**messages[1], "partial": True}]
     answer = client(live).chat.completions.create(model=SNAPSHOT, messages=partial, **options)
     assert whole.choices[0].message.content == prefix + answer.choices[0].message.content
+
+
+def test_a_stream_the_model_breaks_off_is_broken_off_for_the_client():
+    with (
+        FlakyStreamServer(["9.8", " is", " larger."], drop_after=2) as cut,
+        ModelStudioStandIn(cut.base_url, "flaky") as standin,
+    ):
+        stream = client(standin).chat.completions.create(model=SNAPSHOT, messages=HI, stream=True)
+        pieces = []
+        with pytest.raises(openai.APIError):
+            for chunk in stream:
+                pieces.append(chunk.choices[0].delta.content or "")
+    assert "".join(pieces) == "9.8 is"

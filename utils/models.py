@@ -151,10 +151,10 @@ def registry_table() -> pd.DataFrame:
         "input_usd_per_million_tokens": "$ in /M", "output_usd_per_million_tokens": "$ out /M",
         "status": "status", "use_instead": "use instead", "checked": "checked",
     }  # fmt: skip
-    shown = table[list(columns)].rename(columns=columns)
+    shown = table[list(columns)].rename(columns=columns).astype(object)
     for name in ("context", "max output", "RPM", "TPM"):
         shown[name] = shown[name].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
-    return shown.fillna("")
+    return shown.where(shown.notna(), "")
 
 
 def main(argv: list[str] | None = None) -> int:
