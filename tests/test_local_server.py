@@ -268,3 +268,15 @@ def test_a_different_model_replaces_the_running_server(own_state, monkeypatch, t
     second = local_server.status()
     assert second.alias == "my-copy" and url == second.base_url
     assert not local_server.is_alive(first)  # the old one was stopped, not orphaned
+
+
+def test_threads_leave_a_core_free_on_a_busy_machine(monkeypatch):
+    monkeypatch.setattr(local_server.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(local_server.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    assert local_server.serving_threads({}) == 4  # quiet: every core
+    monkeypatch.setattr(local_server.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    assert local_server.serving_threads({}) == 3  # busy: one core fewer
+    monkeypatch.setattr(local_server.os, "cpu_count", lambda: 1)
+    assert local_server.serving_threads({}) == 1  # never fewer than one
+    assert local_server.serving_threads({"COOKBOOK_LOCAL_THREADS": "2"}) == 2
+    assert "--threads" in local_server.server_command(Path("m.gguf"), "m", 1, 512)

@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_PORT_BUSY
         print(f"the server did not start: {error}", file=sys.stderr, flush=True)
         return 1
-    print(f"serving {args.alias} at {server.listening_address}", file=sys.stderr, flush=True)
+    threads = args.threads or "llama.cpp's choice of"
+    print(f"serving {args.alias} at {server.listening_address} with {threads} threads", file=sys.stderr, flush=True)
     while not stop.wait(timeout=1.0):  # a timeout keeps the wait interruptible everywhere
         pass
     print("stopping", file=sys.stderr, flush=True)
