@@ -59,10 +59,13 @@ parameters Model Studio does not document (``min_p``, ``logit_bias``, ...) are d
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import math
 import secrets
+import select
+import socket
 import threading
 import time
 import uuid
@@ -99,6 +102,19 @@ class Refusal(Exception):
     def body(self) -> dict:
         error = {"message": self.message, "type": self.type, "param": None, "code": self.code}
         return {"error": error, "request_id": str(uuid.uuid4())}
+
+
+class ClientGone(Exception):
+    """The client closed its connection before the answer was ready."""
+
+
+def _hung_up(sock: socket.socket) -> bool:
+    """True if the peer of ``sock`` has closed the connection (it reads as end-of-file)."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 def _bad(message: str, code: str = "invalid_parameter_error") -> Refusal:
@@ -249,6 +265,8 @@ class ModelStudioStandIn:
             if method == "POST" and path == f"{PREFIX}/chat/completions":
                 return self._chat(handler, raw)
             raise Refusal(404, f"Not found: {method} {path}", "invalid_request_error", "InvalidURL")
+        except ClientGone:  # nobody is waiting for an answer
+            handler.close_connection = True
         except Refusal as refusal:
             headers = dict(refusal.headers)
             if refusal.status == 429 and self.retry_after is not None:
@@ -440,8 +458,10 @@ class ModelStudioStandIn:
         finally:
             connection.close()
 
-    def _open(self, forward: dict) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-        connection = self._connection()
+    def _open(
+        self, forward: dict, connection=None
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        connection = connection or self._connection()
         try:
             connection.request(
                 "POST", f"{self.backend[2]}/chat/completions", json.dumps(forward),
@@ -478,12 +498,37 @@ class ModelStudioStandIn:
             },
         }
 
+    def _answer(self, handler, forward: dict) -> dict:
+        """The backend's JSON answer; abandoned (the model stops) if the client hangs up first.
+
+        A client that times out retries: without this, every retry would queue another
+        generation behind the abandoned ones and slow the local model down further.
+        """
+        connection, outcome = self._connection(), {}
+
+        def work():
+            try:
+                _, response = self._open(forward, connection)
+                outcome["data"] = json.loads(response.read())
+            except BaseException as error:  # handed to the request's thread below
+                outcome["error"] = error
+            finally:
+                connection.close()
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.5)
+            if worker.is_alive() and _hung_up(handler.connection):
+                with contextlib.suppress(OSError, AttributeError):
+                    connection.sock.shutdown(socket.SHUT_RDWR)
+                raise ClientGone
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["data"]
+
     def _relay(self, handler, forward: dict, model: str, prefix: str) -> None:
-        connection, response = self._open(forward)
-        try:
-            data = json.loads(response.read())
-        finally:
-            connection.close()
+        data = self._answer(handler, forward)
         usage = self._usage(data.get("usage"))
         if usage:
             self.limiter.spend(model, usage["total_tokens"])
