@@ -69,7 +69,7 @@ import socket
 import threading
 import time
 import uuid
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -219,7 +219,8 @@ class ModelStudioStandIn:
         self.api_key = api_key or "sk-" + secrets.token_hex(16)
         self.limiter = RateLimiter(clock, per_second)
         self.retry_after, self.strict = retry_after, strict
-        self.requests: list[dict] = []  # every chat request received: body and what was dropped
+        self.requests: list[dict] = []  # every chat request answered: body and what was dropped
+        self.refusals: Counter = Counter()  # (status, code) of every request refused
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -268,6 +269,7 @@ class ModelStudioStandIn:
         except ClientGone:  # nobody is waiting for an answer
             handler.close_connection = True
         except Refusal as refusal:
+            self.refusals[(refusal.status, refusal.code)] += 1
             headers = dict(refusal.headers)
             if refusal.status == 429 and self.retry_after is not None:
                 headers["retry-after"] = f"{self.retry_after:g}"

@@ -2,8 +2,8 @@
 
     .venv/bin/python -m pytest -p tests.standin_plugin --model-studio-standin notebooks/01_first_api_call.ipynb
 
-With the option, the session starts the local model server and a ``ModelStudioStandIn`` in
-front of it, and points ``DASHSCOPE_API_KEY`` and ``DASHSCOPE_BASE_URL`` at the stand-in, so
+With the option, the session starts the local model server (in a temporary state folder
+unless ``COOKBOOK_STATE_DIR`` is set) and a ``ModelStudioStandIn`` in front of it, and points ``DASHSCOPE_API_KEY`` and ``DASHSCOPE_BASE_URL`` at the stand-in, so
 every notebook kernel takes the DashScope path. A cell whose output contains the key fails.
 Without the option the plugin does nothing.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections import Counter
 
 import pytest
@@ -36,6 +37,8 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     if not config.getoption(OPTION, default=False):
         return
+    if not os.environ.get("COOKBOOK_STATE_DIR"):  # hermetic, like tests/conftest.py
+        os.environ["COOKBOOK_STATE_DIR"] = tempfile.mkdtemp(prefix="cookbook-standin-state-")
     from utils import local_model, local_server
 
     model = local_model.selected()
@@ -86,6 +89,8 @@ def pytest_terminal_summary(terminalreporter):
     dropped = Counter(name for r in standin.requests for name in r["dropped"])
     terminalreporter.write_sep("-", "Model Studio stand-in")
     terminalreporter.write_line(f"chat requests answered: {dict(models)}")
+    if standin.refusals:
+        terminalreporter.write_line(f"requests refused (status, code): {dict(standin.refusals)}")
     if dropped:
         terminalreporter.write_line(
             f"parameters Model Studio does not document, dropped: {dict(dropped)}"

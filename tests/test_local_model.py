@@ -79,7 +79,10 @@ def hub():
 def test_download_once_then_from_the_cache_with_no_network(hub, tmp_path):
     first = _result(_download(SMALL.alias, hub.url, tmp_path))
     path = Path(first["path"])
-    assert path.name == SMALL.files[0] and path.stat().st_size == local_model.bundled_path().stat().st_size
+    assert (
+        path.name == SMALL.files[0]
+        and path.stat().st_size == local_model.bundled_path().stat().st_size
+    )
     assert hub.downloads == [f"{SMALL.repo}/{SMALL.files[0]}"]
     hub.close()  # the network is gone
     again = _result(_download(SMALL.alias, hub.url, tmp_path))
@@ -130,4 +133,3 @@ def test_a_downloaded_model_is_served_and_answers(hub, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split() == [SMALL.alias, SMALL.alias, "True"]
     assert hub.downloads == [f"{SMALL.repo}/{SMALL.files[0]}"]
-

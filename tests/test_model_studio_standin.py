@@ -227,7 +227,7 @@ def test_requests_per_minute(standin, backend, clock):
     error = refusal(standin)
     assert error.status_code == 429
     assert error.body["message"] == "Requests rate limit exceeded, please try again later."
-    assert len(backend.received) == 2
+    assert len(backend.received) == 2 and standin.refusals == {(429, "limit_requests"): 1}
     clock.now += 60.5  # the window slides: a minute later it answers again
     client(standin).chat.completions.create(model=SNAPSHOT, messages=HI)
     assert len(backend.received) == 3
