@@ -3,8 +3,9 @@
     .venv/bin/python -m pytest -p tests.standin_plugin --model-studio-standin notebooks/01_first_api_call.ipynb
 
 With the option, the session starts the local model server (in a temporary state folder
-unless ``COOKBOOK_STATE_DIR`` is set) and a ``ModelStudioStandIn`` in front of it, and points ``DASHSCOPE_API_KEY`` and ``DASHSCOPE_BASE_URL`` at the stand-in, so
-every notebook kernel takes the DashScope path. A cell whose output contains the key fails.
+unless ``COOKBOOK_STATE_DIR`` is set) and a ``ModelStudioStandIn`` in front of it, and points
+``DASHSCOPE_API_KEY`` and ``DASHSCOPE_BASE_URL`` at the stand-in, so every notebook kernel
+takes the DashScope path. A cell whose output contains the key fails.
 Without the option the plugin does nothing.
 """
 
