@@ -173,3 +173,29 @@ def test_make_record_refuses_anything_but_model_studio(standin, monkeypatch, cap
     assert record.main([]) == 1
     out = capsys.readouterr().out
     assert "needs a DashScope key" in out and standin.api_key not in out
+
+
+def test_make_record_runs_a_notebook_through_the_proxy(standin, tmp_path, monkeypatch):
+    import nbformat
+
+    from tools.record import run_notebook
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "from utils import get_client, load_settings\n"
+            "settings = load_settings()\n"
+            f"request = {REQUEST!r}\n"
+            "print(get_client(settings).chat.completions.create(**request).choices[0].message.content)"
+        )
+    ]
+    path = tmp_path / "lesson.ipynb"
+    nbformat.write(notebook, path)
+    with RecordingProxy(standin.base_url, folder=tmp_path / "recorded") as proxy:
+        monkeypatch.setenv("COOKBOOK_PROVIDER", "dashscope")
+        monkeypatch.setenv("DASHSCOPE_API_KEY", standin.api_key)
+        monkeypatch.setenv("DASHSCOPE_BASE_URL", proxy.base_url)
+        run_notebook(path)
+    assert len(proxy.recorded) == 1
+    assert find(REQUEST, folder=tmp_path / "recorded").text == "9.8 is larger."
+    assert nbformat.read(path, as_version=4).cells[0].outputs == []  # the notebook is not rewritten
