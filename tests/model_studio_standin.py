@@ -398,7 +398,7 @@ class ModelStudioStandIn:
             raise _bad(f"Range of input length should be [1, {limits.context}]", "InvalidParameter")
         self.limiter.admit(limits)
         self.requests.append({"body": body, "dropped": dropped})
-        forward, prefix = self._backend_request(body, dropped)
+        forward, prefix = self._backend_request(body, dropped, limits)
         if body.get("stream"):
             self._relay_stream(
                 handler,
@@ -410,12 +410,16 @@ class ModelStudioStandIn:
         else:
             self._relay(handler, forward, model, prefix)
 
-    def _backend_request(self, body: dict, dropped: list[str]) -> tuple[dict, str]:
+    def _backend_request(
+        self, body: dict, dropped: list[str], limits: ModelLimits
+    ) -> tuple[dict, str]:
         """The body for the local server, and the partial-mode prefix ('' if none)."""
         forward = {k: body[k] for k in FORWARDED if k in body and k not in dropped}
         forward["model"] = self.backend_model
         if "max_completion_tokens" in body and "max_tokens" not in body:
             forward["max_tokens"] = body["max_completion_tokens"]
+        if limits.max_output and "max_tokens" not in forward:  # the default is the maximum
+            forward["max_tokens"] = limits.max_output
         if "repetition_penalty" in body:
             forward["repeat_penalty"] = body["repetition_penalty"]
         if body.get("logprobs") and "logprobs" not in dropped:

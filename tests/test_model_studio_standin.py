@@ -147,7 +147,9 @@ def test_max_tokens_above_the_maximum_output_is_refused(standin, backend):
         and error.body["message"] == "Range of max_tokens should be [1, 8192]"
     )
     client(standin).chat.completions.create(model=SNAPSHOT, messages=HI, max_tokens=8192)
-    assert [body["max_tokens"] for body in backend.received] == [8192]
+    client(standin).chat.completions.create(model=SNAPSHOT, messages=HI, max_tokens=5)
+    client(standin).chat.completions.create(model=SNAPSHOT, messages=HI)  # the maximum by default
+    assert [body["max_tokens"] for body in backend.received] == [8192, 5, 8192]
 
 
 def test_json_mode_needs_the_word_json_in_the_messages(standin, backend):
