@@ -17,9 +17,9 @@ Rules enforced, each re-checked on 2026-11-30 with the page's own "Last Updated"
 * **Auth**: a wrong or missing key gets 401 ``invalid_api_key``, "Incorrect API key provided.
   For details, see: https://www.alibabacloud.com/help/en/model-studio/error-code#apikey-error".
   ``GET /models`` needs the key too.
-* **Context and output**: ``max_tokens`` above the model's maximum output (8,192) and prompts
-  longer than its context window (32,768 tokens) get 400 ``InvalidParameter`` "Range of ... should
-  be [1, N]". Limits from the table (issue 13's survey of the Models page). Prompt tokens are
+* **Context and output**: ``max_tokens`` defaults to the model's maximum output (8,192); above
+  it, and for prompts longer than the context window (32,768 tokens), 400 ``InvalidParameter``
+  "Range of ... should be [1, N]". Limits from the table (issue 13's survey of the Models page). Prompt tokens are
   counted with the *local* model's tokenizer, so near the limit Qwen's count differs.
 * **JSON mode**: ``response_format={"type": "json_object"}`` needs the word "json" (any case) in
   a system or user message, else 400 "'messages' must contain the word 'json' in some form, to
