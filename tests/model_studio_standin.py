@@ -46,8 +46,8 @@ Rules enforced, each re-checked on 2026-11-30 with the page's own "Last Updated"
   holds only the continuation (https://www.alibabacloud.com/help/en/model-studio/partial-mode,
   2026-03-15).
 * **Rate limits** per model and minute (60 requests and 100,000 tokens for
-  qwen-max-2025-01-25, https://www.alibabacloud.com/help/en/model-studio/rate-limit,
-  2026-06-25): 429 "Requests rate limit exceeded, please try again later." or "Allocated quota
+  qwen-max-2025-01-25, https://www.alibabacloud.com/help/en/model-studio/rate-limit; the
+  table read from a stored copy, the page's latest "Last Updated" seen 2026-06-25): 429 "Requests rate limit exceeded, please try again later." or "Allocated quota
   exceeded, please increase your quota limit."; with ``per_second=True`` also RPM/60 requests
   per second, "Request rate increased too quickly, ...". The page documents no ``Retry-After``
   header; ``retry_after=`` adds one for tests of clients that honour it.
