@@ -62,7 +62,9 @@ def jupyterlab(tmp_path_factory, local_settings):
     news.parent.mkdir(parents=True)
     news.write_text('{"fetchNews": "false"}')
     # Render every cell (JupyterLab 4 otherwise only attaches cells scrolled into view).
-    tracker = root / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker = (
+        root / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    )
     tracker.parent.mkdir(parents=True)
     tracker.write_text('{"windowingMode": "none"}')
     port, token = _free_port(), secrets.token_hex(16)

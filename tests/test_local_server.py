@@ -145,7 +145,14 @@ def test_alive_but_silent_server_is_reported_not_duplicated(own_state):
         port = probe.getsockname()[1]
     # a process with our server's command line that never answers (hung, or still loading)
     silent = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)", local_server.SERVE_MODULE, "--port", str(port)]
+        [
+            sys.executable,
+            "-c",
+            "import time; time.sleep(60)",
+            local_server.SERVE_MODULE,
+            "--port",
+            str(port),
+        ]
     )
     try:
         (own_state / "local_server.json").write_text(
@@ -167,7 +174,9 @@ def test_temporary_server_leaves_the_shared_one_alone(local_settings):
         assert spare.port != shared.port and local_server._answers(spare.port, spare.alias)
         assert spare.log_path != shared.log_path and local_server.is_alive(spare)
         local_server.kill(spare)  # a crash: SIGKILL, no clean shutdown
-        assert not local_server.is_alive(spare) and not local_server._answers(spare.port, spare.alias)
+        assert not local_server.is_alive(spare) and not local_server._answers(
+            spare.port, spare.alias
+        )
     assert not Path(spare.log_path).exists()  # its log goes with it
     assert (cache_dir() / "local_server.json").read_text() == state
     assert local_server.log_path().read_text().startswith(log[:200])
@@ -201,7 +210,9 @@ def _serve_processes() -> list[int]:
                 command = (entry / "cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
-            if local_server.SERVE_MODULE in command and not local_server._is_zombie(int(entry.name)):
+            if local_server.SERVE_MODULE in command and not local_server._is_zombie(
+                int(entry.name)
+            ):
                 found.append(int(entry.name))
     return found
 

@@ -127,7 +127,10 @@ def test_read_config_precedence_environment_over_dotenv(tmp_path):
     dotenv.write_text(f'DASHSCOPE_API_KEY="{KEY}"\nQWEN_MODEL=qwen-plus\nUNRELATED=1\n')
     values, sources = read_config({"QWEN_MODEL": "qwen-turbo"}, dotenv_path=dotenv)
     assert values == {"DASHSCOPE_API_KEY": KEY, "QWEN_MODEL": "qwen-turbo"}
-    assert sources == {"DASHSCOPE_API_KEY": f".env file {dotenv.resolve()}", "QWEN_MODEL": "environment"}
+    assert sources == {
+        "DASHSCOPE_API_KEY": f".env file {dotenv.resolve()}",
+        "QWEN_MODEL": "environment",
+    }
 
 
 def test_read_config_strips_whitespace_and_ignores_empty(tmp_path):

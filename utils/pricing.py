@@ -1,4 +1,4 @@
-"""Tokens to money: the price table in ``data/pricing.csv`` and the cost of a call."""
+"""Tokens to money: the prices in the model table (``data/models.csv``) and the cost of a call."""
 
 from __future__ import annotations
 
@@ -7,12 +7,25 @@ from typing import Any
 
 import pandas as pd
 
-from utils.paths import data_dir
+from utils.models import load_models
+
+PRICE_COLUMNS = [
+    "provider",
+    "input_usd_per_million_tokens",
+    "output_usd_per_million_tokens",
+    "batch_price_factor",
+    "source",
+    "source_date",
+    "note",
+]
 
 
 def load_prices() -> pd.DataFrame:
-    """The price table, indexed by model id, with its source and date on every row."""
-    return pd.read_csv(data_dir() / "pricing.csv", dtype={"source_date": str}).set_index("model")
+    """Models with a checked price, indexed by model id, with its source and date on every row."""
+    table = load_models().rename(
+        columns={"price_source": "source", "price_source_date": "source_date"}
+    )
+    return table.loc[table.input_usd_per_million_tokens.notna(), PRICE_COLUMNS]
 
 
 def _tokens(usage: Any, field: str) -> int:

@@ -1,0 +1,619 @@
+"""A loopback stand-in for Alibaba Cloud Model Studio's OpenAI-compatible endpoint.
+
+It keeps Model Studio's documented rules for ``qwen-max-2025-01-25`` (and the other rows of
+``data/models.csv``), answers errors in Model Studio's shape, and forwards generation to a real
+OpenAI-compatible server (the course's local llama.cpp server), so notebooks run against it
+stay meaningful. It is a test double, not Model Studio: the answers come from the local model.
+
+    with ModelStudioStandIn(backend_url, backend_model) as standin:
+        client = openai.OpenAI(base_url=standin.base_url, api_key=standin.api_key)
+
+Rules enforced, each re-checked on 2026-11-30 with the page's own "Last Updated" date:
+
+* **Model ids** known: the Model Studio rows of ``data/models.csv`` (or ``models=``). Others get
+  404 ``model_not_found``, "The model `X` does not exist or you do not have access to it." (the
+  body Model Studio's compatible mode returns, as logged in public bug reports; the error-code
+  page https://www.alibabacloud.com/help/en/model-studio/error-code, 2025-05-20, lists the codes).
+* **Auth**: a wrong or missing key gets 401 ``invalid_api_key``, "Incorrect API key provided.
+  For details, see: https://www.alibabacloud.com/help/en/model-studio/error-code#apikey-error".
+  ``GET /models`` needs the key too.
+* **Context and output**: ``max_tokens`` defaults to the model's maximum output (8,192); above
+  it, and for prompts longer than the context window (32,768 tokens), 400 ``InvalidParameter``
+  "Range of ... should be [1, N]". Limits from the table (issue 13's survey of the Models page). Prompt tokens are
+  counted with the *local* model's tokenizer, so near the limit Qwen's count differs.
+* **JSON mode**: ``response_format={"type": "json_object"}`` needs the word "json" (any case) in
+  a system or user message, else 400 "'messages' must contain the word 'json' in some form, to
+  use 'response_format' of type 'json_object'." Strict ``json_schema`` is offered "only for some
+  qwen-plus models": 400 for the others. (https://www.alibabacloud.com/help/en/model-studio/qwen-structured-output,
+  2025-12-15.)
+* **Tools**: ``tool_choice`` takes "auto", "none" or ``{"type": "function", "function": {"name":
+  ...}}``; "required" is not documented and gets 400. ``parallel_tool_calls`` defaults to false
+  and is forwarded as false when absent. (OpenAI Chat API reference,
+  https://help.aliyun.com/zh/model-studio/qwen-api-via-openai-chat-completions, read through a
+  public copy of the 2026 page; English edition
+  https://www.alibabacloud.com/help/en/model-studio/qwen-api-via-openai-chat-completions, 2026-03-18.)
+* **Sampling** (same reference): ``logprobs`` only for qwen-plus/qwen-turbo snapshots, Qwen3-VL
+  and open Qwen3 models, so 400 for qwen-max (``strict=False`` drops it instead, answering with
+  ``logprobs: null``: the reference does not say which one Model Studio does); ``n`` from 1 to 4
+  only for Qwen3 (non-thinking) and qwen-plus-character, so ``n != 1`` gets 400;
+  ``temperature`` in [0, 2); ``top_p`` in (0, 1]; ``seed`` is "best effort" (forwarded).
+* **Streaming**: with ``stream_options={"include_usage": true}`` the last chunk has an empty
+  ``choices`` list and the usage; every other chunk has ``"usage": null``. Without it, no usage.
+* **Cache**: ``usage.prompt_tokens_details.cached_tokens`` reports the prefix the local server
+  really reused, counted only from 256 tokens up, the implicit cache's minimum
+  (https://www.alibabacloud.com/help/en/model-studio/context-cache, 2026-06-24).
+* **Partial mode**: a last assistant message with ``"partial": true`` is continued; the answer
+  holds only the continuation (https://www.alibabacloud.com/help/en/model-studio/partial-mode,
+  2026-03-15).
+* **Rate limits** per model and minute (60 requests and 100,000 tokens for
+  qwen-max-2025-01-25, https://www.alibabacloud.com/help/en/model-studio/rate-limit; the
+  table read from a stored copy, the page's latest "Last Updated" seen 2026-06-25): 429 "Requests rate limit exceeded, please try again later." or "Allocated quota
+  exceeded, please increase your quota limit."; with ``per_second=True`` also RPM/60 requests
+  per second, "Request rate increased too quickly, ...". The page documents no ``Retry-After``
+  header; ``retry_after=`` adds one for tests of clients that honour it.
+
+Not from the documentation (the stand-in's own choices): error ``type``/``code`` strings where
+no example was found, the wording of the ``n``/``logprobs``/``tool_choice`` refusals, and that
+parameters Model Studio does not document (``min_p``, ``logit_bias``, ...) are dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import math
+import secrets
+import select
+import socket
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from utils.models import load_models
+
+PREFIX = "/compatible-mode/v1"
+ERROR_CODE_PAGE = "https://www.alibabacloud.com/help/en/model-studio/error-code"
+IMPLICIT_CACHE_MINIMUM = 256
+FORWARDED = (  # parameters Model Studio documents for chat completions, passed to the backend
+    "temperature", "top_p", "top_k", "presence_penalty", "frequency_penalty", "max_tokens",
+    "stop", "seed", "stream", "tools", "response_format",
+)  # fmt: skip
+ACCEPTED = {  # every parameter it reads; the others are dropped (Model Studio documents none of them)
+    *FORWARDED, "model", "messages", "stream_options", "tool_choice", "parallel_tool_calls", "n",
+    "logprobs", "top_logprobs", "max_completion_tokens", "repetition_penalty",
+}  # fmt: skip
+
+
+class Refusal(Exception):
+    """An error Model Studio would answer with: HTTP status, message, type and code."""
+
+    def __init__(
+        self, status: int, message: str, type_: str, code: str, headers: dict | None = None
+    ):
+        super().__init__(message)
+        self.status, self.message, self.type, self.code = status, message, type_, code
+        self.headers = headers or {}
+
+    def body(self) -> dict:
+        error = {"message": self.message, "type": self.type, "param": None, "code": self.code}
+        return {"error": error, "request_id": str(uuid.uuid4())}
+
+
+class ClientGone(Exception):
+    """The client closed its connection before the answer was ready."""
+
+
+def _hung_up(sock: socket.socket) -> bool:
+    """True if the peer of ``sock`` has closed the connection (it reads as end-of-file)."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
+def _bad(message: str, code: str = "invalid_parameter_error") -> Refusal:
+    return Refusal(400, message, "invalid_request_error", code)
+
+
+def _text(content) -> str:
+    """The text of a message's content, whether a string or a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+def _limit(value) -> int | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)
+
+
+class ModelLimits:
+    """The rules of one model id, read from a row of ``data/models.csv``."""
+
+    def __init__(self, model: str, row: dict):
+        self.model = model
+        self.context = _limit(row.get("context_window"))
+        self.max_output = _limit(row.get("max_output"))
+        self.rpm, self.tpm = _limit(row.get("rpm")), _limit(row.get("tpm"))
+        self.logprobs = row.get("logprobs") == "yes"
+        self.max_n = _limit(row.get("max_n"))
+        self.json_schema = row.get("json_schema") == "yes"
+
+
+def model_studio_limits() -> dict[str, ModelLimits]:
+    """Every Model Studio id in the model table, with its rules."""
+    table = load_models()
+    rows = table[table.provider.str.startswith("Alibaba Cloud Model Studio")]
+    return {model: ModelLimits(model, row.to_dict()) for model, row in rows.iterrows()}
+
+
+class RateLimiter:
+    """Sliding one-minute (and optionally one-second) windows of requests and tokens per model."""
+
+    def __init__(self, clock: Callable[[], float], per_second: bool):
+        self.clock, self.per_second = clock, per_second
+        self.requests: dict[str, deque] = defaultdict(deque)  # request times
+        self.tokens: dict[str, deque] = defaultdict(deque)  # (time, tokens)
+        self.lock = threading.Lock()
+
+    def admit(self, limits: ModelLimits) -> None:
+        """Count a request, or raise the 429 Model Studio sends when a limit is reached."""
+        now = self.clock()
+        with self.lock:
+            times, spent = self.requests[limits.model], self.tokens[limits.model]
+            while times and times[0] <= now - 60:
+                times.popleft()
+            while spent and spent[0][0] <= now - 60:
+                spent.popleft()
+            if limits.rpm is not None and len(times) >= limits.rpm:
+                raise Refusal(
+                    429, "Requests rate limit exceeded, please try again later.",
+                    "limit_requests", "limit_requests",
+                )  # fmt: skip
+            if limits.tpm is not None and sum(n for _, n in spent) >= limits.tpm:
+                raise Refusal(
+                    429, "Allocated quota exceeded, please increase your quota limit.",
+                    "limit_requests", "insufficient_quota",
+                )  # fmt: skip
+            if self.per_second and limits.rpm is not None:
+                last_second = sum(1 for t in times if t > now - 1)
+                if last_second >= max(1, limits.rpm // 60):
+                    raise Refusal(
+                        429, "Request rate increased too quickly, please try again later.",
+                        "limit_burst_rate", "limit_burst_rate",
+                    )  # fmt: skip
+            times.append(now)
+
+    def spend(self, model: str, tokens: int) -> None:
+        """Add the tokens a finished request used (prompt + completion) to its model's minute."""
+        with self.lock:
+            self.tokens[model].append((self.clock(), tokens))
+
+
+class ModelStudioStandIn:
+    """The loopback server. ``base_url`` and ``api_key`` are what a client needs."""
+
+    def __init__(
+        self,
+        backend_url: str,
+        backend_model: str,
+        api_key: str | None = None,
+        models: Iterable[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        per_second: bool = False,
+        retry_after: float | None = None,
+        strict: bool = True,
+    ) -> None:
+        known = model_studio_limits()
+        self.limits = {m: known.get(m) or ModelLimits(m, {}) for m in (models or known)}
+        split = urlsplit(backend_url)
+        self.backend = (split.hostname, split.port, split.path.rstrip("/"))
+        self.backend_model = backend_model
+        self.api_key = api_key or "sk-" + secrets.token_hex(16)
+        self.limiter = RateLimiter(clock, per_second)
+        self.retry_after, self.strict = retry_after, strict
+        self.requests: list[dict] = []  # every chat request answered: body and what was dropped
+        self.refusals: Counter = Counter()  # (status, code) of every request refused
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                standin._handle(self, "GET")
+
+            def do_POST(self):
+                standin._handle(self, "POST")
+
+            def log_message(self, *args):  # keep test and notebook output clean
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}{PREFIX}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        """Stop serving and free the port."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> ModelStudioStandIn:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- HTTP plumbing -------------------------------------------------------------------
+
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        length = int(handler.headers.get("content-length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        try:
+            self._authorise(handler.headers.get("authorization", ""))
+            path = handler.path.split("?")[0]
+            if method == "GET" and path == f"{PREFIX}/models":
+                return self._send_json(handler, 200, self._model_list())
+            if method == "GET" and path.startswith(f"{PREFIX}/models/"):
+                return self._send_json(handler, 200, self._model(path.rsplit("/", 1)[1]))
+            if method == "POST" and path == f"{PREFIX}/chat/completions":
+                return self._chat(handler, raw)
+            raise Refusal(404, f"Not found: {method} {path}", "invalid_request_error", "InvalidURL")
+        except ClientGone:  # nobody is waiting for an answer
+            handler.close_connection = True
+        except Refusal as refusal:
+            self.refusals[(refusal.status, refusal.code)] += 1
+            headers = dict(refusal.headers)
+            if refusal.status == 429 and self.retry_after is not None:
+                headers["retry-after"] = f"{self.retry_after:g}"
+            self._send_json(handler, refusal.status, refusal.body(), headers)
+
+    def _send_json(self, handler, status: int, body: dict, headers: dict | None = None) -> None:
+        data = json.dumps(body).encode()
+        try:
+            handler.send_response(status)
+            handler.send_header("content-type", "application/json")
+            handler.send_header("content-length", str(len(data)))
+            for name, value in (headers or {}).items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(data)
+        except OSError:  # the client went away
+            pass
+
+    def _authorise(self, header: str) -> None:
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(key.strip(), self.api_key):
+            raise Refusal(
+                401, f"Incorrect API key provided. For details, see: {ERROR_CODE_PAGE}#apikey-error",
+                "invalid_request_error", "invalid_api_key",
+            )  # fmt: skip
+
+    def _model(self, model: str) -> dict:
+        if model not in self.limits:
+            raise Refusal(
+                404, f"The model `{model}` does not exist or you do not have access to it.",
+                "invalid_request_error", "model_not_found",
+            )  # fmt: skip
+        return {"id": model, "object": "model", "created": 0, "owned_by": "system"}
+
+    def _model_list(self) -> dict:
+        return {"object": "list", "data": [self._model(m) for m in self.limits]}
+
+    # --- the rules ------------------------------------------------------------------------
+
+    def _check(self, body: dict, limits: ModelLimits) -> list[str]:
+        """Raise a Refusal for a request Model Studio refuses; return the parameters dropped."""
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise _bad(
+                "Required parameter(s) missing or invalid: 'messages' must be a non-empty list."
+            )
+        dropped = sorted(k for k in body if k not in ACCEPTED)
+        n = body.get("n", 1)
+        if n != 1 and (limits.max_n is None or limits.max_n <= 1 or body.get("tools")):
+            raise _bad(f"The parameter n={n} is not supported by {limits.model}: it must be 1.")
+        if body.get("logprobs") and not limits.logprobs:
+            if self.strict:
+                raise _bad(f"The parameter logprobs is not supported by {limits.model}.")
+            dropped += ["logprobs", "top_logprobs"]
+        temperature, top_p = body.get("temperature"), body.get("top_p")
+        if temperature is not None and not 0 <= temperature < 2:
+            raise _bad(f"Range of temperature should be [0.0, 2.0), got {temperature}.")
+        if top_p is not None and not 0 < top_p <= 1:
+            raise _bad(f"Range of top_p should be (0.0, 1.0], got {top_p}.")
+        max_tokens = body.get("max_tokens", body.get("max_completion_tokens"))
+        if (
+            max_tokens is not None
+            and limits.max_output
+            and not 1 <= max_tokens <= limits.max_output
+        ):
+            raise _bad(
+                f"Range of max_tokens should be [1, {limits.max_output}]", "InvalidParameter"
+            )
+        self._check_format(body, messages, limits)
+        self._check_tools(body)
+        return dropped
+
+    def _check_format(self, body: dict, messages: list, limits: ModelLimits) -> None:
+        kind = (body.get("response_format") or {}).get("type", "text")
+        if kind == "json_schema" and not limits.json_schema:
+            raise _bad(f"response_format of type 'json_schema' is not supported by {limits.model}.")
+        if kind == "json_object":
+            said = " ".join(
+                _text(m.get("content")) for m in messages if m.get("role") in ("system", "user")
+            )
+            if "json" not in said.lower():
+                raise _bad(
+                    "'messages' must contain the word 'json' in some form, to use "
+                    "'response_format' of type 'json_object'."
+                )
+
+    def _check_tools(self, body: dict) -> None:
+        choice = body.get("tool_choice")
+        if choice is None or choice in ("auto", "none"):
+            return
+        name = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
+        tools = [t.get("function", {}).get("name") for t in body.get("tools") or []]
+        if name is None or name not in tools:
+            raise _bad(
+                f"tool_choice must be 'auto', 'none' or a function from tools, got {json.dumps(choice)}."
+            )
+
+    def _prompt_tokens(self, body: dict) -> int | None:
+        """The prompt's length in the local model's tokens; None when it is surely short."""
+        characters = sum(len(_text(m.get("content"))) for m in body["messages"])
+        if characters < 16_000:  # a token covers at least one character: far below 32,768
+            return None
+        status, data = self._backend_json("/apply-template", {"messages": body["messages"]})
+        if status != 200:
+            return None
+        status, data = self._backend_json(
+            "/tokenize", {"content": data["prompt"], "parse_special": True}
+        )
+        return len(data.get("tokens", [])) if status == 200 else None
+
+    # --- chat completions -----------------------------------------------------------------
+
+    def _chat(self, handler, raw: bytes) -> None:
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            raise _bad("The request body is not valid JSON.") from None
+        model = body.get("model")
+        if not model:
+            raise _bad('Required parameter "model" missing from request.', "BadRequest.EmptyModel")
+        self._model(model)
+        limits = self.limits[model]
+        dropped = self._check(body, limits)
+        prompt_tokens = self._prompt_tokens(body)
+        if limits.context and prompt_tokens and prompt_tokens > limits.context:
+            raise _bad(f"Range of input length should be [1, {limits.context}]", "InvalidParameter")
+        self.limiter.admit(limits)
+        self.requests.append({"body": body, "dropped": dropped})
+        forward, prefix = self._backend_request(body, dropped, limits)
+        if body.get("stream"):
+            self._relay_stream(
+                handler,
+                forward,
+                model,
+                prefix,
+                bool((body.get("stream_options") or {}).get("include_usage")),
+            )
+        else:
+            self._relay(handler, forward, model, prefix)
+
+    def _backend_request(
+        self, body: dict, dropped: list[str], limits: ModelLimits
+    ) -> tuple[dict, str]:
+        """The body for the local server, and the partial-mode prefix ('' if none)."""
+        forward = {k: body[k] for k in FORWARDED if k in body and k not in dropped}
+        forward["model"] = self.backend_model
+        if "max_completion_tokens" in body and "max_tokens" not in body:
+            forward["max_tokens"] = body["max_completion_tokens"]
+        if limits.max_output and "max_tokens" not in forward:  # the default is the maximum
+            forward["max_tokens"] = limits.max_output
+        if "repetition_penalty" in body:
+            forward["repeat_penalty"] = body["repetition_penalty"]
+        if body.get("logprobs") and "logprobs" not in dropped:
+            forward["logprobs"] = True
+            forward["top_logprobs"] = body.get("top_logprobs", 0)
+        messages = [dict(m) for m in body["messages"]]
+        prefix = ""
+        if messages[-1].get("role") == "assistant" and messages[-1].pop("partial", False):
+            prefix = _text(messages[-1].get("content"))
+        forward["messages"] = messages
+        choice = body.get("tool_choice")
+        if isinstance(choice, dict):  # a named function: offer only it, and require a call
+            name = choice["function"]["name"]
+            forward["tools"] = [
+                t for t in body["tools"] if t.get("function", {}).get("name") == name
+            ]
+            forward["tool_choice"] = "required"
+        elif choice is not None:
+            forward["tool_choice"] = choice
+        if body.get("tools"):
+            forward["parallel_tool_calls"] = bool(body.get("parallel_tool_calls", False))
+        if body.get("stream"):
+            forward["stream_options"] = {"include_usage": True}  # for the token count
+        return forward, prefix
+
+    def _connection(self) -> http.client.HTTPConnection:
+        host, port, _ = self.backend
+        return http.client.HTTPConnection(host, port, timeout=900)
+
+    def _backend_json(self, path: str, body: dict) -> tuple[int, dict]:
+        host, port, base = self.backend
+        connection = self._connection()
+        try:
+            root = base[: -len("/v1")] if base.endswith("/v1") else base
+            connection.request(
+                "POST", root + path, json.dumps(body), {"content-type": "application/json"}
+            )
+            response = connection.getresponse()
+            return response.status, json.loads(response.read() or b"{}")
+        except (OSError, ValueError):
+            return 503, {}
+        finally:
+            connection.close()
+
+    def _open(
+        self, forward: dict, connection=None
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        connection = connection or self._connection()
+        try:
+            connection.request(
+                "POST", f"{self.backend[2]}/chat/completions", json.dumps(forward),
+                {"content-type": "application/json"},
+            )  # fmt: skip
+            response = connection.getresponse()
+        except OSError as error:
+            connection.close()
+            raise Refusal(
+                500, f"stand-in: the local model behind it is unreachable ({error}).",
+                "internal_error", "InternalError",
+            ) from None  # fmt: skip
+        if response.status != 200:
+            detail = response.read().decode(errors="replace")[:300]
+            connection.close()
+            status = 400 if response.status == 400 else 500
+            raise Refusal(
+                status, f"stand-in: the local model behind it refused the request: {detail}",
+                "invalid_request_error" if status == 400 else "internal_error",
+                "invalid_parameter_error" if status == 400 else "InternalError",
+            )  # fmt: skip
+        return connection, response
+
+    def _usage(self, usage: dict | None) -> dict | None:
+        if not usage:
+            return usage
+        cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+        return {
+            "prompt_tokens": usage.get("prompt_tokens", 0),
+            "completion_tokens": usage.get("completion_tokens", 0),
+            "total_tokens": usage.get("total_tokens", 0),
+            "prompt_tokens_details": {
+                "cached_tokens": cached if cached >= IMPLICIT_CACHE_MINIMUM else 0
+            },
+        }
+
+    def _answer(self, handler, forward: dict) -> dict:
+        """The backend's JSON answer; abandoned (the model stops) if the client hangs up first.
+
+        A client that times out retries: without this, every retry would queue another
+        generation behind the abandoned ones and slow the local model down further.
+        """
+        connection, outcome = self._connection(), {}
+
+        def work():
+            try:
+                _, response = self._open(forward, connection)
+                outcome["data"] = json.loads(response.read())
+            except BaseException as error:  # handed to the request's thread below
+                outcome["error"] = error
+            finally:
+                connection.close()
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.5)
+            if worker.is_alive() and _hung_up(handler.connection):
+                with contextlib.suppress(OSError, AttributeError):
+                    connection.sock.shutdown(socket.SHUT_RDWR)
+                raise ClientGone
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["data"]
+
+    def _relay(self, handler, forward: dict, model: str, prefix: str) -> None:
+        data = self._answer(handler, forward)
+        usage = self._usage(data.get("usage"))
+        if usage:
+            self.limiter.spend(model, usage["total_tokens"])
+        choices = []
+        for choice in data.get("choices", []):
+            message = dict(choice.get("message") or {})
+            content = message.get("content")
+            if prefix and isinstance(content, str) and content.startswith(prefix):
+                message["content"] = content[len(prefix) :]
+            choices.append({
+                "index": choice.get("index", 0), "message": message,
+                "finish_reason": choice.get("finish_reason"),
+                "logprobs": choice.get("logprobs") if forward.get("logprobs") else None,
+            })  # fmt: skip
+        answer = {
+            "id": f"chatcmpl-{uuid.uuid4()}", "object": "chat.completion",
+            "created": int(time.time()), "model": model, "choices": choices,
+            "usage": usage, "system_fingerprint": None,
+        }  # fmt: skip
+        self._send_json(handler, 200, answer)
+
+    def _relay_stream(
+        self, handler, forward: dict, model: str, prefix: str, include_usage: bool
+    ) -> None:
+        connection, response = self._open(forward)
+        stream_id, created = f"chatcmpl-{uuid.uuid4()}", int(time.time())
+        try:
+            handler.send_response(200)
+            handler.send_header("content-type", "text/event-stream")
+            handler.send_header("transfer-encoding", "chunked")
+            handler.end_headers()
+            to_strip, done = prefix, False
+            for line in response:
+                line = line.strip()
+                if not line.startswith(b"data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == b"[DONE]":
+                    done = True
+                    break
+                chunk = json.loads(payload)
+                usage = self._usage(chunk.get("usage"))
+                if usage:
+                    self.limiter.spend(model, usage["total_tokens"])
+                choices = []
+                for choice in chunk.get("choices", []):
+                    delta = dict(choice.get("delta") or {})
+                    if to_strip and isinstance(delta.get("content"), str):  # partial mode's echo
+                        cut = min(len(to_strip), len(delta["content"]))
+                        if delta["content"][:cut] == to_strip[:cut]:
+                            delta["content"], to_strip = delta["content"][cut:], to_strip[cut:]
+                        else:
+                            to_strip = ""
+                    choices.append({
+                        "index": choice.get("index", 0), "delta": delta,
+                        "finish_reason": choice.get("finish_reason"), "logprobs": choice.get("logprobs"),
+                    })  # fmt: skip
+                if not choices and not (usage and include_usage):
+                    continue
+                out = {
+                    "id": stream_id, "object": "chat.completion.chunk", "created": created,
+                    "model": model, "choices": choices, "system_fingerprint": None,
+                    "usage": usage if include_usage and not choices else None,
+                }  # fmt: skip
+                self._chunk(handler, b"data: " + json.dumps(out).encode() + b"\n\n")
+            if not done:  # the model's stream was cut: cut ours too, no [DONE]
+                handler.close_connection = True
+                return
+            self._chunk(handler, b"data: [DONE]\n\n")
+            handler.wfile.write(b"0\r\n\r\n")
+            handler.wfile.flush()
+        except http.client.HTTPException:  # the model's stream broke off: cut ours too
+            handler.close_connection = True
+        except OSError:  # the client stopped reading (an early stop): drop the backend too
+            pass
+        finally:
+            connection.close()
+
+    @staticmethod
+    def _chunk(handler, data: bytes) -> None:
+        handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        handler.wfile.flush()

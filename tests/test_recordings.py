@@ -1,0 +1,201 @@
+"""Record and replay: answers recorded from the Model Studio stand-in into a temporary folder,
+found again by their request, labelled with their provenance, and never committed."""
+
+import json
+from importlib import metadata
+
+import openai
+import pytest
+
+from tests.model_studio_standin import ModelStudioStandIn
+from tests.scripted_api import completion, scripted_servers
+from tools.record import RecordingProxy, assemble
+from utils.flaky_server import FlakyStreamServer
+from utils.recordings import (
+    MODEL_STUDIO_HOSTS,
+    RecordingError,
+    beside,
+    find,
+    record_call,
+    recorded_answer,
+    recorded_dir,
+    region_of,
+    request_key,
+    save,
+)
+from utils.settings import DASHSCOPE_BASE_URLS
+
+SNAPSHOT = "qwen-max-2025-01-25"
+REQUEST = {
+    "model": SNAPSHOT,
+    "messages": [{"role": "user", "content": "9.11 or 9.8?"}],
+    "max_tokens": 8,
+}
+
+
+@pytest.fixture
+def standin():
+    with scripted_servers() as make:
+        backend = make(lambda body: (200, completion("9.8 is larger.")))
+        with ModelStudioStandIn(backend.base_url, "scripted") as server:
+            yield server
+
+
+def client(server) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
+
+
+def test_the_key_is_the_request_not_its_delivery():
+    assert request_key(REQUEST) == request_key({**REQUEST, "stream": True})
+    assert request_key(REQUEST) == request_key(dict(reversed(REQUEST.items())))
+    assert request_key(REQUEST) != request_key({**REQUEST, "max_tokens": 9})
+    assert request_key(REQUEST) != request_key({**REQUEST, "model": "qwen-max"})
+
+
+def test_only_model_studio_hosts_have_a_region():
+    assert region_of(DASHSCOPE_BASE_URLS["intl"]) == "intl"
+    assert region_of(DASHSCOPE_BASE_URLS["cn"]) == "cn"
+    assert region_of("http://127.0.0.1:8000/compatible-mode/v1") is None
+    assert region_of("https://dashscope-intl.aliyuncs.com.example.org/v1") is None
+
+
+def test_record_from_the_standin_and_replay(standin, tmp_path):
+    recorded = record_call(client(standin), REQUEST, folder=tmp_path)
+    assert recorded.path == tmp_path / SNAPSHOT / f"{request_key(REQUEST)}.json"
+    again = find(REQUEST, folder=tmp_path)
+    assert again.text == recorded.text == "9.8 is larger."
+    assert again.model == SNAPSHOT and again.region is None
+    assert again.endpoint == standin.base_url.split("/")[2]
+    assert again.sdk_version == metadata.version("openai")
+    assert len(again.recorded_on) == 10 and again.request == REQUEST
+    assert "not Model Studio" in again.label()
+    assert standin.api_key not in recorded.path.read_text()
+
+
+def test_no_recording_means_none(tmp_path):
+    assert find(REQUEST, folder=tmp_path) is None
+    assert recorded_answer(REQUEST, folder=tmp_path) is None
+
+
+def test_the_recorded_answer_is_found_for_the_live_models_request(standin, tmp_path):
+    record_call(client(standin), REQUEST, folder=tmp_path)
+    local_request = {**REQUEST, "model": "smollm2-135m-instruct"}
+    assert recorded_answer(local_request, folder=tmp_path).text == "9.8 is larger."
+    shown = beside(local_request, "9.11", "smollm2-135m-instruct", folder=tmp_path)
+    assert shown.index("Recorded: qwen-max-2025-01-25 on 127.0.0.1") < shown.index("9.8 is larger.")
+    assert (
+        shown.index("9.8 is larger.")
+        < shown.index("Live: smollm2-135m-instruct")
+        < shown.index("9.11")
+    )
+
+
+def test_beside_says_when_nothing_was_recorded(tmp_path):
+    shown = beside(REQUEST, "live text", "smollm2-135m-instruct", folder=tmp_path)
+    assert "no recording yet of qwen-max-2025-01-25" in shown and "live text" in shown
+
+
+def test_a_standin_answer_cannot_be_saved_where_recordings_are_committed(standin):
+    before = sorted(recorded_dir().rglob("*.json"))
+    with pytest.raises(RecordingError, match="not Model Studio"):
+        save(REQUEST, completion("x"), standin.base_url)
+    with pytest.raises(RecordingError):
+        record_call(client(standin), REQUEST)
+    with pytest.raises(RecordingError):
+        RecordingProxy(standin.base_url)
+    assert sorted(recorded_dir().rglob("*.json")) == before
+
+
+def test_every_committed_recording_came_from_model_studio():
+    for path in recorded_dir().rglob("*.json"):
+        record = json.loads(path.read_text())
+        assert record["region"] in ("intl", "cn"), path
+        assert MODEL_STUDIO_HOSTS.get(record["endpoint"]) == record["region"], path
+        assert path.parent.name == record["model"] == record["request"]["model"], path
+        assert path.stem == request_key(record["request"]), path
+        assert {"recorded_on", "sdk_version", "response"} <= set(record), path
+
+
+def test_the_proxy_records_what_a_notebook_asks(standin, tmp_path):
+    with RecordingProxy(standin.base_url, folder=tmp_path) as proxy:
+        through = openai.OpenAI(base_url=proxy.base_url, api_key=standin.api_key, max_retries=0)
+        answer = through.chat.completions.create(**REQUEST)
+        assert SNAPSHOT in [m.id for m in through.models.list()]
+        with pytest.raises(openai.NotFoundError):  # errors pass through and are not recorded
+            through.chat.completions.create(**{**REQUEST, "model": "qwen-maxx"})
+    assert answer.choices[0].message.content == "9.8 is larger."
+    assert len(proxy.recorded) == 1 and find(REQUEST, folder=tmp_path).text == "9.8 is larger."
+
+
+def test_the_proxy_records_a_whole_stream_and_not_a_cut_one(tmp_path):
+    usage = {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}
+    with (
+        FlakyStreamServer(["9.8", " is", " larger."], usage=usage) as whole,
+        ModelStudioStandIn(whole.base_url, "flaky") as standin,
+        RecordingProxy(standin.base_url, folder=tmp_path) as proxy,
+    ):
+        through = openai.OpenAI(base_url=proxy.base_url, api_key=standin.api_key, max_retries=0)
+        stream = through.chat.completions.create(
+            **REQUEST, stream=True, stream_options={"include_usage": True}
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    recorded = find(REQUEST, folder=tmp_path)
+    assert text == recorded.text == "9.8 is larger."
+    assert recorded.response["usage"]["completion_tokens"] == 3
+    with (
+        FlakyStreamServer(["9.8", " is", " larger."], drop_after=2) as cut,
+        ModelStudioStandIn(cut.base_url, "flaky") as standin,
+        RecordingProxy(standin.base_url, folder=tmp_path / "cut") as proxy,
+    ):
+        through = openai.OpenAI(base_url=proxy.base_url, api_key=standin.api_key, max_retries=0)
+        with pytest.raises(openai.APIError):
+            list(through.chat.completions.create(**REQUEST, stream=True))
+    assert proxy.recorded == [] and find(REQUEST, folder=tmp_path / "cut") is None
+
+
+def test_assemble_joins_deltas():
+    chunks = [
+        {"model": "m", "choices": [{"delta": {"role": "assistant", "content": "a"}}]},
+        {"model": "m", "choices": [{"delta": {"content": "b"}, "finish_reason": "stop"}]},
+        {"model": "m", "choices": [], "usage": {"total_tokens": 3}},
+    ]
+    answer = assemble(chunks)
+    assert answer["choices"][0]["message"]["content"] == "ab"
+    assert answer["choices"][0]["finish_reason"] == "stop" and answer["usage"]["total_tokens"] == 3
+
+
+def test_make_record_refuses_anything_but_model_studio(standin, monkeypatch, capsys):
+    from tools import record
+
+    monkeypatch.setenv("COOKBOOK_PROVIDER", "dashscope")
+    monkeypatch.setenv("DASHSCOPE_API_KEY", standin.api_key)
+    monkeypatch.setenv("DASHSCOPE_BASE_URL", standin.base_url)
+    assert record.main([]) == 1
+    out = capsys.readouterr().out
+    assert "needs a DashScope key" in out and standin.api_key not in out
+
+
+def test_make_record_runs_a_notebook_through_the_proxy(standin, tmp_path, monkeypatch):
+    import nbformat
+
+    from tools.record import run_notebook
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "from utils import get_client, load_settings\n"
+            "settings = load_settings()\n"
+            f"request = {REQUEST!r}\n"
+            "print(get_client(settings).chat.completions.create(**request).choices[0].message.content)"
+        )
+    ]
+    path = tmp_path / "lesson.ipynb"
+    nbformat.write(notebook, path)
+    with RecordingProxy(standin.base_url, folder=tmp_path / "recorded") as proxy:
+        monkeypatch.setenv("COOKBOOK_PROVIDER", "dashscope")
+        monkeypatch.setenv("DASHSCOPE_API_KEY", standin.api_key)
+        monkeypatch.setenv("DASHSCOPE_BASE_URL", proxy.base_url)
+        run_notebook(path)
+    assert len(proxy.recorded) == 1
+    assert find(REQUEST, folder=tmp_path / "recorded").text == "9.8 is larger."
+    assert nbformat.read(path, as_version=4).cells[0].outputs == []  # the notebook is not rewritten
