@@ -19,7 +19,7 @@ from gguf.quants import dequantize
 from utils import local_server
 from utils.local_model import LocalModel, bundled_path
 from utils.rlhf import local_model
-from utils.rlhf.forward import MAX_TOKENS, forward, logits, rope
+from utils.rlhf.forward import MAX_TOKENS, blas_threads, forward, logits, rope
 from utils.rlhf.gguf_weights import ModelConfig, load_weights
 from utils.rlhf.toy_policy import log_softmax
 
@@ -70,11 +70,12 @@ def test_agrees_with_the_servers_logprobs(question):
     ours = rows[np.arange(len(answer_ids)), answer_ids]
     assert np.abs(ours - server).max() < TOKEN_TOLERANCE
     assert abs(ours.sum() - server.sum()) < SUM_TOLERANCE * abs(server.sum())
-    # the server's greedy token is our argmax, except in near-ties that rounding can flip
+    # the server's greedy token is our argmax at every position, except in near-ties (our top
+    # two within NEAR_TIE) that rounding can flip: measured, 1 position of 30 in two answers,
+    # none in the haiku (whose closest call is 0.04 nats, so another CPU could flip it)
     differs = rows.argmax(axis=1) != answer_ids
     assert (rows.max(axis=1)[differs] - ours[differs] < NEAR_TIE).all()
-    if question.startswith("Write a haiku"):
-        assert not differs.any()  # no near-tie in this answer: the same argmax everywhere
+    assert differs.mean() <= 0.1
 
 
 def float32_variant(path, arch: str, n_layers: int = 2, bias_scale: float = 0.5):
@@ -179,3 +180,18 @@ def test_bad_token_ids_get_clear_errors():
         forward(weights, [])
     with pytest.raises(ValueError, match="0 … 49151"):
         forward(weights, [1, 49152])
+
+
+def test_blas_uses_the_local_servers_thread_count(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads_now():
+        return {
+            i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
+        }
+
+    before = blas_threads_now()
+    monkeypatch.setenv("COOKBOOK_LOCAL_THREADS", "1")  # what a busy machine gets
+    with blas_threads():
+        assert blas_threads_now() == {1}
+    assert blas_threads_now() == before  # restored afterwards

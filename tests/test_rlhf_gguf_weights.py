@@ -35,7 +35,7 @@ def test_smollm2_as_read_from_its_metadata():
     layer = weights.layers[0]
     assert layer.wq.shape == (576, 576) and layer.wk.shape == (192, 576)
     assert layer.w_down.shape == (576, 1536) and layer.bq is None
-    assert layer.wq.dtype == np.float16 and layer.attn_norm.dtype == np.float32
+    assert layer.wq.dtype == np.float32 and layer.attn_norm.dtype == np.float32
     assert type(layer.attn_norm) is np.ndarray  # in memory, not a view of the file
 
 
@@ -58,9 +58,16 @@ def test_stretched_rope_and_split_files_are_refused(tmp_path):
         read_config(GGUFReader(split))
 
 
+def test_small_models_keep_float32_bigger_ones_float16():
+    assert gguf_weights.storage_dtype(134_515_008) == np.float32  # SmolLM2-135M: 0.54 GB
+    assert gguf_weights.storage_dtype(1_543_714_304) == np.float16  # Qwen2.5-1.5B: 3.1 GB
+    half = load_weights(bundled_path(), np.float16)
+    assert half.layers[0].wq.dtype == np.float16 and half.output is half.token_embd
+
+
 def test_a_model_too_big_for_numpy_is_refused(monkeypatch):
-    monkeypatch.setattr(gguf_weights, "MAX_FLOAT16_BYTES", 100e6)  # pretend memory is short
+    monkeypatch.setattr(gguf_weights, "MAX_BYTES", 100e6)  # pretend memory is short
     with pytest.raises(
-        UnsupportedModelError, match=r"0.1B parameters \(0.3 GB in memory\): too large"
+        UnsupportedModelError, match=r"0.1B parameters \(0.5 GB in memory\): too large"
     ):
         load_weights(bundled_path())

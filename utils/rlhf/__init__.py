@@ -3,8 +3,9 @@
 Public API (notebooks 09 and 10 and the tests rely on these names), re-exported from small
 submodules:
 
-- ``forward``: the model's forward pass in numpy (``forward``, ``logits``), over the weights
-  ``gguf_weights`` reads from the GGUF file the local server serves (``local_model``).
+- ``forward`` (imported from there): the model's forward pass in numpy (``forward``,
+  ``logits``) over the weights ``gguf_weights`` reads from the GGUF file the local server
+  serves; ``local_model`` gives those weights and the server's tokens and chat template.
 - ``logprobs``: ``sequence_logprob``, ``token_logprobs``, ``next_token_logprobs``,
   ``chat_prompt``, ``response_tokens`` — log p(response | prompt) from the local model, in
   this process.

@@ -8,20 +8,48 @@ file (``utils.rlhf.gguf_weights``). A llama-family transformer:
                       x += feed_forward(rms_norm(x))    # SwiGLU
     hidden = rms_norm(x);  logits = hidden @ output.T
 
-Everything is computed in float32 (weights are stored as float16 and converted per block).
+Everything is computed in float32 (weights stored as float16 are converted at each use).
 The server's llama.cpp multiplies 4-bit weights by 8-bit-rounded activations instead, so the
 two agree closely but not to the last digit (``tests/test_rlhf_forward.py`` measures it).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 
 import numpy as np
 
 from utils.rlhf.gguf_weights import Layer, ModelConfig, Weights
 
+try:  # threadpoolctl sets how many threads numpy's BLAS uses (pip install threadpoolctl)
+    from threadpoolctl import ThreadpoolController
+except ImportError:  # without it BLAS uses every core, even on a busy machine
+    ThreadpoolController = None
+
 MAX_TOKENS = 1024  # per forward pass: attention keeps heads × T × T scores in memory
+
+
+@functools.cache
+def _blas() -> ThreadpoolController | None:
+    return ThreadpoolController() if ThreadpoolController is not None else None
+
+
+def blas_threads() -> contextlib.AbstractContextManager:
+    """Limit numpy's BLAS to the local server's thread count while a pass runs.
+
+    That is every core on a quiet machine and one fewer on a busy one
+    (``utils.local_server.serving_threads``): BLAS threads wait for each other at every
+    product. Measured on 2 cores at load 2–3, one scored answer took 1.9 s with 2 threads and
+    0.27 s with 1.
+    """
+    from utils.local_server import serving_threads  # the same rule for the same model
+
+    controller = _blas()
+    if controller is None:
+        return contextlib.nullcontext()
+    return controller.limit(limits=serving_threads(), user_api="blas")
 
 
 def rms_norm(x: np.ndarray, weight: np.ndarray, eps: float) -> np.ndarray:
@@ -109,12 +137,15 @@ def forward(weights: Weights, token_ids) -> np.ndarray:
     ids, config = check_tokens(weights, token_ids), weights.config
     positions = np.arange(len(ids), dtype=np.float64)
     x = weights.token_embd[ids].astype(np.float32)  # (T, n_embd): the residual stream
-    for layer in weights.layers:
-        x = x + attention(layer, rms_norm(x, layer.attn_norm, config.norm_eps), positions, config)
-        x = x + feed_forward(layer, rms_norm(x, layer.ffn_norm, config.norm_eps))
+    with blas_threads():
+        for layer in weights.layers:
+            h = rms_norm(x, layer.attn_norm, config.norm_eps)
+            x = x + attention(layer, h, positions, config)
+            x = x + feed_forward(layer, rms_norm(x, layer.ffn_norm, config.norm_eps))
     return rms_norm(x, weights.output_norm, config.norm_eps)
 
 
 def logits(weights: Weights, hidden: np.ndarray) -> np.ndarray:
     """Next-token scores over the vocabulary for each row of ``hidden``: (rows, vocab_size)."""
-    return linear(hidden, weights.output)
+    with blas_threads():
+        return linear(hidden, weights.output)

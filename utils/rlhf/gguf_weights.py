@@ -2,8 +2,11 @@
 
 The local server reads the same file: every number the numpy forward pass uses comes from
 it. ``gguf`` (ggml-org's own package) parses the file; ``gguf.quants.dequantize`` turns the
-4-bit and 8-bit blocks back into floats. Matrices are kept as float16 (about 270 MB for
-SmolLM2-135M instead of 540 MB as float32); the forward pass computes in float32.
+4-bit and 8-bit blocks back into floats. A small model's matrices are kept as float32 (540 MB
+for SmolLM2-135M), a bigger one's as float16 (half the memory). float16 costs time: numpy
+converts it back to float32 for every product, slowly (~0.4 billion numbers a second here).
+Measured on 2 busy cores, one scored answer (62 tokens) took 0.47 s from float32 weights
+and 1.0 s from float16 (``benchmarks/numpy_scoring.py``).
 
 Supported architectures: ``llama`` (SmolLM2, Llama 2-style models) and ``qwen2`` (Qwen2 and
 Qwen2.5, which add biases to Q, K and V). Anything else is refused with a clear error.
@@ -22,7 +25,8 @@ SUPPORTED = ("llama", "qwen2")
 # so that the pairs are neighbours (0,1), (2,3), ...; qwen2 keeps the Hugging Face layout,
 # where dimension i pairs with i + head_dim/2 ("neox" in llama.cpp).
 ROPE_LAYOUT = {"llama": "neighbours", "qwen2": "halves"}
-MAX_FLOAT16_BYTES = 4e9  # ~2B parameters: past that, a numpy forward pass is not practical
+FLOAT32_UP_TO = 2.5e9  # bytes: models up to ~600M parameters keep float32 weights
+MAX_BYTES = 4e9  # ~2B parameters as float16: past that, a numpy forward pass is not practical
 
 
 class UnsupportedModelError(ValueError):
@@ -154,8 +158,13 @@ def _dequantize(tensor, dtype) -> np.ndarray:
     return np.array(values.reshape(shape), dtype=np.float32 if len(shape) == 1 else dtype)
 
 
-def load_weights(path: str | Path, dtype=np.float16) -> Weights:
-    """Read every weight of the GGUF at ``path``; matrices stored as ``dtype``, vectors as float32."""
+def storage_dtype(n_values: int) -> type:
+    """float32 for a model whose weights fit in ``FLOAT32_UP_TO`` bytes as float32, else float16."""
+    return np.float32 if n_values * 4 <= FLOAT32_UP_TO else np.float16
+
+
+def load_weights(path: str | Path, dtype=None) -> Weights:
+    """Read every weight of the GGUF at ``path``: matrices as ``dtype`` (default: ``storage_dtype``)."""
     try:
         from gguf import GGUFReader
     except ImportError as error:
@@ -165,8 +174,9 @@ def load_weights(path: str | Path, dtype=np.float16) -> Weights:
     reader = GGUFReader(path)
     config = read_config(reader)
     n_values = sum(int(t.n_elements) for t in reader.tensors)
+    dtype = dtype or storage_dtype(n_values)
     n_bytes = n_values * np.dtype(dtype).itemsize
-    if n_bytes > MAX_FLOAT16_BYTES:
+    if n_bytes > MAX_BYTES:
         raise UnsupportedModelError(
             f"This model has {n_values / 1e9:.1f}B parameters ({n_bytes / 1e9:.1f} GB in memory): "
             "too large for a numpy forward pass. Use the bundled SmolLM2 or Qwen2.5-0.5B/1.5B."
