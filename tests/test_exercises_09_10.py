@@ -74,3 +74,25 @@ def test_ppo_check():
     assert nb10.check_ppo_term(right).solved
     message = nb10.check_ppo_term(always_clipped).message
     assert "ratio 1.50, advantage -1" in message
+
+
+def test_generate_check():
+    def right(model, prompt_ids, n):
+        ids = list(prompt_ids)
+        for _ in range(n):
+            ids.append(int(np.argmax(model(ids)[-1])))
+        return ids[len(prompt_ids) :]
+
+    def first_row(model, prompt_ids, n):
+        ids = list(prompt_ids)
+        for _ in range(n):
+            ids.append(int(np.argmax(model(ids)[0])))
+        return ids[len(prompt_ids) :]
+
+    def with_prompt(model, prompt_ids, n):
+        return list(prompt_ids) + right(model, prompt_ids, n)
+
+    assert nb10.check_generate(right).solved
+    assert "LAST row" in nb10.check_generate(first_row).message
+    assert "only the n new" in nb10.check_generate(with_prompt).message
+    assert "list of 5" in nb10.check_generate(lambda m, p, n: right(m, p, n)[:2]).message

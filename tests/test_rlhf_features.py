@@ -1,4 +1,4 @@
-"""Reward-model features (llama.cpp embedding mode) and the mild HH-RLHF preference pairs."""
+"""Reward-model features (the final token's hidden state) and the mild HH-RLHF preference pairs."""
 
 import re
 
@@ -6,11 +6,21 @@ import numpy as np
 import pytest
 
 from utils.datasets import load_hh_rlhf
-from utils.rlhf import conversation_text, embed, embed_conversations, load_mild_hh_pairs
+from utils.rlhf import (
+    chat_prompt,
+    conversation_text,
+    embed,
+    embed_conversations,
+    load_mild_hh_pairs,
+    local_model,
+    next_token_logprobs,
+)
+from utils.rlhf.forward import forward, logits
 from utils.rlhf.preferences import MILD_HH_INDICES, preference_pair
+from utils.rlhf.toy_policy import log_softmax
 
 
-def test_embeddings_shape_determinism_and_sense():
+def test_features_are_the_final_tokens_hidden_state():
     texts = [
         "The cat sat on the mat.",
         "A kitten rested on the rug.",
@@ -19,11 +29,18 @@ def test_embeddings_shape_determinism_and_sense():
     features = embed(texts)
     assert features.shape == (3, 576)
     assert np.array_equal(embed(texts[:1])[0], features[0])  # same text, same features
+    ids = local_model.tokenize(texts[2], special=True)
+    assert np.array_equal(features[2], forward(local_model.weights(), ids)[-1])
+    # the state the reward head reads is the one the model predicts the next token from
+    prompt = "Name a colour."
+    state = embed([chat_prompt(prompt)])[0].astype(np.float32)
+    predicted = log_softmax(logits(local_model.weights(), state[None]))[0]
+    assert np.allclose(predicted, next_token_logprobs(prompt, "Blue")[0], atol=1e-5)
 
-    def cosine(a, b):
-        return a @ b / np.linalg.norm(a) / np.linalg.norm(b)
 
-    assert cosine(features[0], features[1]) > cosine(features[0], features[2])
+def test_the_final_token_has_read_the_whole_conversation():
+    a, b = embed_conversations(["Hi", "Hey"], ["Hello", "Hello"])  # only the first word differs
+    assert not np.allclose(a, b)
 
 
 def test_embed_wants_a_list():
@@ -37,11 +54,12 @@ def test_conversation_text_and_features():
         {"role": "assistant", "content": "Hello"},
         {"role": "user", "content": "Bye"},
     ]
-    assert (
-        conversation_text(messages, "See you")
-        == "Human: Hi\n\nAssistant: Hello\n\nHuman: Bye\n\nAssistant: See you"
+    text = conversation_text(messages, "See you")
+    assert text == chat_prompt(messages) + "See you<|im_end|>"
+    assert text.endswith(
+        "<|im_start|>user\nBye<|im_end|>\n<|im_start|>assistant\nSee you<|im_end|>"
     )
-    assert conversation_text("Hi", "Hello") == "Human: Hi\n\nAssistant: Hello"
+    assert local_model.tokenize(text, special=True)[-1] == 2  # <|im_end|> as one token
     assert embed_conversations(["Hi", "Hi"], ["Hello", "Go away"]).shape == (2, 576)
     with pytest.raises(ValueError, match="2 prompts but 1"):
         embed_conversations(["Hi", "Hi"], ["Hello"])

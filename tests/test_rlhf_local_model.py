@@ -1,30 +1,39 @@
-"""The in-process llama.cpp models: thread choice, one cached instance each, the chat template."""
-
-import os
-import sys
+"""The local model in this process: weights from the file the server serves, its tokenizer and template."""
 
 import pytest
 
-from utils.local_server import LocalServerError
+from utils import local_model as choice
 from utils.rlhf import local_model
 
 
-def test_threads_all_cores_when_idle_one_when_busy(monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: 4)
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
-    assert local_model.threads() == 4
-    monkeypatch.setattr(os, "getloadavg", lambda: (6.0, 5.0, 5.0))
-    assert local_model.threads() == 1
+def test_weights_are_read_once_from_the_file_the_server_serves():
+    weights = local_model.weights()
+    assert local_model.weights() is weights  # cached: read once per process
+    assert weights.path == choice.gguf_path()
+    assert weights.path == type(weights.path)(local_model.request("/props")["model_path"])
 
 
-def test_models_are_loaded_once_and_template_matches_the_gguf():
-    assert local_model.logits_model() is local_model.logits_model()
-    assert local_model.embedding_model() is local_model.embedding_model()
-    prompt = local_model.chat_template()(messages=[{"role": "user", "content": "Hi"}]).prompt
+def test_template_and_tokens_come_from_the_server():
+    prompt = local_model.chat_prompt([{"role": "user", "content": "Hi"}])
     assert prompt.endswith("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+    assert local_model.end_of_turn() == "<|im_end|>"
+    # special markers are one token in a prompt, plain text in a response
+    assert local_model.tokenize("<|im_start|>user", special=True) == [1, 4093]
+    assert len(local_model.tokenize("<|im_start|>user", special=False)) > 2
+    assert local_model.pieces("Hello world") == ["Hello", " world"]
 
 
-def test_missing_llama_cpp_says_how_to_install(monkeypatch):
-    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` fail
-    with pytest.raises(LocalServerError, match="pip install"):
-        local_model.llama_cpp_module()
+def test_a_server_that_moved_is_found_again():
+    local_model._server["root"] = "http://127.0.0.1:9"  # a stale address: nothing listens there
+    assert local_model.request("/tokenize", {"content": "Hi"})["tokens"] == [26843]
+    assert local_model._server["root"] != "http://127.0.0.1:9"
+
+
+def test_server_errors_are_raised_not_retried():
+    with pytest.raises(RuntimeError, match="400 to /apply-template: .*Expected 'messages'"):
+        local_model.request("/apply-template", {"messages": "not a list"})
+
+
+def test_detokenize_inverts_tokenize():
+    text = "Paris is the capital of France. 🍵"
+    assert local_model.detokenize(local_model.tokenize(text, special=False)) == text

@@ -30,6 +30,13 @@ hint = hint_printer(
             "ratio = np.exp(logp_new - logp_old); return np.minimum(ratio * adv, "
             "np.clip(ratio, 1 - clip, 1 + clip) * adv)",
         ],
+        4: [
+            "model(ids) returns one row of logits per token; the LAST row predicts the next token.",
+            "Loop n times: run the model on the whole sequence so far, take the argmax of the last "
+            "row, append it. Return only the new ids.",
+            "ids = list(prompt_ids); for _ in range(n): ids.append(int(np.argmax(model(ids)[-1]))); "
+            "return ids[len(prompt_ids):]",
+        ],
     }
 )
 
@@ -88,3 +95,32 @@ def check_ppo_term(my_ppo_term: Callable) -> Check:
             f"sample {i} (ratio {ratio:.2f}, advantage {adv[i]:+.0f}): you returned {got[i]:.3f}, expected {expected[i]:.3f}."
         )
     return solved("every sample matches, including the ones where clipping binds.")
+
+
+def _toy_model(ids) -> np.ndarray:
+    """A stand-in language model over 10 tokens: its favourite next token depends on position."""
+    logits = np.zeros((len(ids), 10))
+    for t, token in enumerate(ids):
+        logits[t, (3 * int(token) + t) % 10] = 1.0
+    return logits
+
+
+@guarded
+def check_generate(my_generate: Callable) -> Check:
+    """Exercise 4: ``my_generate(model, prompt_ids, n)`` returns n greedy next-token ids."""
+    prompt, n = [4, 1, 7], 5
+    expected, ids = [], list(prompt)
+    for _ in range(n):  # greedy decoding: the last row's argmax, appended
+        ids.append(int(np.argmax(_toy_model(ids)[-1])))
+    expected = ids[len(prompt) :]
+    got = my_generate(_toy_model, list(prompt), n)
+    got = [int(i) for i in got] if got is not None else None
+    if got == ids:
+        return not_yet("return only the n new token ids, not the prompt with them.")
+    if got is None or len(got) != n:
+        return not_yet(f"return a list of {n} token ids; you returned {got!r}.")
+    if got[0] == int(np.argmax(_toy_model(prompt)[0])) and got != expected:
+        return not_yet("the next token is predicted by the LAST row of the logits, not the first.")
+    if got != expected:
+        return not_yet(f"for prompt {prompt} greedy decoding gives {expected}; you returned {got}.")
+    return solved("greedy decoding: the last row's argmax, appended, n times.")

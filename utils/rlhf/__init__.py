@@ -3,10 +3,15 @@
 Public API (notebooks 09 and 10 and the tests rely on these names), re-exported from small
 submodules:
 
+- ``forward`` (imported from there): the model's forward pass in numpy (``forward``,
+  ``logits``) over the weights ``gguf_weights`` reads from the GGUF file the local server
+  serves; ``local_model`` gives those weights and the server's tokens and chat template.
 - ``logprobs``: ``sequence_logprob``, ``token_logprobs``, ``next_token_logprobs``,
-  ``chat_prompt`` — log p(response | prompt) from the local model, in this process.
+  ``chat_prompt``, ``response_tokens`` — log p(response | prompt) from the local model, in
+  this process.
 - ``sampling``: ``sample_response`` — a response drawn from the model's own distribution.
-- ``embeddings``: ``embed``, ``embed_conversations``, ``conversation_text`` — features.
+- ``embeddings``: ``embed``, ``embed_conversations``, ``conversation_text`` — reward-model
+  features: the final token's hidden state.
 - ``reward_model``: ``fit_reward_model``, ``RewardModel``, ``preference_accuracy``,
   ``calibration_bins``, ``bradley_terry_loss``, ``bradley_terry_grad``.
 - ``losses``: ``dpo_loss``, ``dpo_implicit_rewards``, ``ppo_clip_objective``,
@@ -16,7 +21,8 @@ submodules:
 - ``rewards``: ``extract_number``, ``exact_match_reward`` (GSM8K-style verifiable rewards).
 - ``preferences``: ``load_mild_hh_pairs`` (a hand-checked mild slice of HH-RLHF).
 
-The model-backed functions load llama.cpp lazily, on first use, so importing is cheap.
+The model-backed functions read the weights on first use (a few seconds) and ask the local
+server for tokens, so importing is cheap and starts nothing.
 """
 
 from utils.rlhf.best_of_n import best_of_n_curve, expected_best_of_n

@@ -1,89 +1,91 @@
-"""The local model in this process: llama.cpp loaded twice, once for log-probs, once for features.
+"""The model the local server runs, for use in this process: its weights and its tokenizer.
 
-Each loads the same ~100 MB GGUF as the server (``utils.local_server.model_path()``) on first
-use and is cached: one instance of each per process.
+The weights are read from the very GGUF file the server reports it serves (``GET /props``),
+so the numpy forward pass and the server always run the same model. Tokens and the chat
+template come from the server itself (``/apply-template``, ``/tokenize``), so a prompt here
+is exactly the token sequence the server reads for the same messages. Every call is
+loopback HTTP to ``utils.local_server`` (started if it is not running).
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import os
-from types import ModuleType
-from typing import TYPE_CHECKING
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
 
-from utils.local_model import INSTALL_HINT
-from utils.local_model import LocalModelError as LocalServerError
-from utils.local_model import gguf_path as model_path
+from utils.rlhf.gguf_weights import Weights, cached_weights
 
-if TYPE_CHECKING:
-    from llama_cpp import Llama
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-N_CTX = 1024  # tokens; the log-prob model keeps N_CTX × 49,152 logits (~200 MB)
+TIMEOUT = 120.0  # seconds; a busy CPU can be slow to answer
+_server: dict[str, str] = {}  # the local server's root URL, once found
 
 
-def threads() -> int:
-    """CPU threads for llama.cpp: every core on an idle machine, one on a busy one.
+def _root(refresh: bool = False) -> str:
+    if refresh or "root" not in _server:
+        from utils import local_server  # imported here: importing utils.rlhf starts nothing
 
-    llama.cpp's threads wait for each other at every step; when other programs hold the
-    cores, two threads were 7–13× slower than one here (73 tokens: 25–44 s vs 3.4 s).
-    """
-    cores = os.cpu_count() or 1
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return 1 if load >= cores else cores
+        _server["root"] = local_server.ensure_running().removesuffix("/v1")
+    return _server["root"]
 
 
-def llama_cpp_module() -> ModuleType:
-    """The ``llama_cpp`` module, or an error that says how to install it."""
-    try:
-        import llama_cpp
-    except ImportError as error:
-        raise LocalServerError(
-            "llama-cpp-python is not installed, so the local model cannot run in this process. "
-            f"Install it with:\n  {INSTALL_HINT}"
-        ) from error
-    return llama_cpp
-
-
-def _load(**options) -> Llama:
-    path = model_path()  # says how to install the model if it is missing
-    Llama = llama_cpp_module().Llama
-    n = threads()
-    # llama.cpp prints a notice about pooling on load even when asked to be quiet
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
-        return Llama(
-            model_path=str(path),
-            n_ctx=N_CTX,
-            n_batch=N_CTX,
-            n_threads=n,
-            n_threads_batch=n,
-            verbose=False,
-            **options,
-        )
-
-
-@functools.cache
-def logits_model() -> Llama:
-    """llama.cpp keeping the logits of every position (for log-probs); loaded once."""
-    return _load(logits_all=True)
-
-
-@functools.cache
-def embedding_model() -> Llama:
-    """llama.cpp in embedding mode: the last hidden layer averaged over the tokens; loaded once."""
-    mean = llama_cpp_module().LLAMA_POOLING_TYPE_MEAN  # average over the tokens
-    return _load(embedding=True, pooling_type=mean)
-
-
-@functools.cache
-def chat_template() -> Jinja2ChatFormatter:
-    """The model's own chat template, built as llama-cpp-python's server builds it."""
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-    llama = logits_model()
-    return Jinja2ChatFormatter(
-        template=llama.metadata["tokenizer.chat_template"],
-        eos_token=llama._model.token_get_text(llama.token_eos()),
-        bos_token=llama._model.token_get_text(llama.token_bos()),
+def _send(root: str, path: str, body: dict | None) -> dict:
+    data = None if body is None else json.dumps(body).encode()
+    http_request = urllib.request.Request(
+        root + path, data=data, headers={"Content-Type": "application/json"}
     )
+    try:
+        with urllib.request.urlopen(http_request, timeout=TIMEOUT) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:  # it answered: asking again would get the same
+        message = error.read().decode(errors="replace")
+        raise RuntimeError(
+            f"The local model server answered {error.code} to {path}: {message}"
+        ) from error
+
+
+def request(path: str, body: dict | None = None) -> dict:
+    """The local server's JSON answer at ``path``: a POST of ``body`` as JSON, or a GET without one."""
+    try:
+        return _send(_root(), path, body)
+    except urllib.error.URLError:  # nothing answered: the server stopped, or moved to another port
+        return _send(_root(refresh=True), path, body)
+
+
+def weights() -> Weights:
+    """The served model's weights as numpy arrays (read once per process: a few seconds)."""
+    return cached_weights(Path(request("/props")["model_path"]))
+
+
+def chat_prompt(messages: list[dict]) -> str:
+    """The text the model reads for ``messages``: its own chat template, ending where the answer starts."""
+    return request("/apply-template", {"messages": messages})["prompt"]
+
+
+def end_of_turn() -> str:
+    """The token that ends a turn (``<|im_end|>`` for SmolLM2 and Qwen2.5), as text."""
+    return request("/props")["eos_token"]
+
+
+def tokenize(text: str, special: bool) -> list[int]:
+    """Token ids of ``text``; with ``special``, markers like ``<|im_start|>`` are one token each.
+
+    A prompt is tokenized as the server tokenizes a chat request (special tokens on, plus a
+    BOS token if the model wants one); a response as plain text.
+    """
+    body = {"content": text, "parse_special": special, "add_special": special}
+    return request("/tokenize", body)["tokens"]
+
+
+def pieces(text: str) -> list[str]:
+    """``text`` split into the model's tokens, as text pieces (no special tokens)."""
+    tokens = request("/tokenize", {"content": text, "with_pieces": True})["tokens"]
+    # a piece that is not valid UTF-8 on its own (part of a character) comes as a list of bytes
+    return [
+        t["piece"] if isinstance(t["piece"], str) else bytes(t["piece"]).decode(errors="replace")
+        for t in tokens
+    ]
+
+
+def detokenize(ids: list[int]) -> str:
+    """The text of token ``ids`` (the inverse of ``tokenize``)."""
+    return request("/detokenize", {"tokens": [int(i) for i in ids]})["content"]
