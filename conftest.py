@@ -15,6 +15,9 @@ from __future__ import annotations
 import os
 import tempfile
 
+# --model-studio-standin: the notebooks on the DashScope path, against a loopback stand-in
+pytest_plugins = ["tests.standin_plugin"]
+
 _STATE_DIR = tempfile.mkdtemp(prefix="cookbook-test-state-")
 
 

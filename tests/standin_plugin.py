@@ -34,11 +34,11 @@ def pytest_addoption(parser):
     )
 
 
-@pytest.hookimpl(trylast=True)  # after tests/conftest.py has set the state folder and provider
+@pytest.hookimpl(trylast=True)  # after conftest.py has set the state folder and provider
 def pytest_configure(config):
     if not config.getoption(OPTION, default=False):
         return
-    if not os.environ.get("COOKBOOK_STATE_DIR"):  # hermetic, like tests/conftest.py
+    if not os.environ.get("COOKBOOK_STATE_DIR"):  # hermetic, like conftest.py
         os.environ["COOKBOOK_STATE_DIR"] = tempfile.mkdtemp(prefix="cookbook-standin-state-")
     from utils import local_model, local_server
 

@@ -127,11 +127,6 @@ def test_a_retired_model_gets_the_actionable_404_advice(backend, monkeypatch):
     assert "serves: qwen-max, qwen3-max" in advice and "Set QWEN_MODEL" in advice
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="utils.errors names QWEN_MODEL only for DashScope's own URLs; with DASHSCOPE_BASE_URL "
-    "pointing elsewhere it says OPENAI_MODEL (lead: decide from the resolved settings)",
-)
 def test_the_404_advice_names_qwen_model_for_any_dashscope_base_url(backend, monkeypatch):
     with ModelStudioStandIn(backend.base_url, "scripted", models=["qwen-max"]) as gone:
         monkeypatch.setenv("COOKBOOK_PROVIDER", "dashscope")

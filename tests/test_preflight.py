@@ -8,7 +8,7 @@ from utils import preflight
 def test_a_ready_machine_passes(local_settings, capsys):
     results = preflight.run_checks()
     assert all(r.ok for r in results), [r for r in results if not r.ok]
-    assert [r.name for r in results][-1] == "first call"
+    assert [r.name for r in results][-2:] == ["first call", "model"]
     assert preflight.main() == 0
     assert "Ready for the course." in capsys.readouterr().out
 
@@ -64,3 +64,19 @@ def test_world_readable_env_file_is_flagged(monkeypatch):
         assert not result.ok and "chmod 600" in result.advice
         dotenv.chmod(0o600)
         assert preflight.check_dotenv().ok
+
+
+def test_the_model_check_names_a_legacy_model(fake_api, monkeypatch, tmp_path):
+    server = fake_api(200, {}, models=["qwen-max-2025-01-25", "qwen3-max"])
+    monkeypatch.chdir(tmp_path)  # no .env from the course folder
+    monkeypatch.setenv("COOKBOOK_PROVIDER", "dashscope")
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-" + "0" * 32)
+    monkeypatch.setenv("DASHSCOPE_BASE_URL", server.base_url)
+    result = preflight.check_model()
+    assert "legacy" in result.detail and "qwen3-max" in result.detail
+
+
+def test_the_model_check_does_not_crash_on_a_bad_setting(monkeypatch):
+    monkeypatch.setenv("COOKBOOK_PROVIDER", "nonsense")
+    result = preflight.check_model()
+    assert not result.ok and result.detail == "ConfigError"

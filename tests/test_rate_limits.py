@@ -6,7 +6,6 @@ import email.utils
 import pytest
 
 from utils.evals.rate_limits import (
-    PUBLISHED_LIMITS,
     Pacer,
     RateLimits,
     estimate_tokens,
@@ -135,7 +134,7 @@ def test_missing_or_unreadable_retry_after_is_none(headers):
 
 
 def test_published_limits_for_qwen2_5_max():
-    assert published_limits("qwen-max-2025-01-25") == PUBLISHED_LIMITS["qwen-max-latest"]
+    assert published_limits("qwen-max-2025-01-25") == published_limits("qwen-max-latest")
     assert (published_limits("qwen-max-2025-01-25").requests_per_minute,
             published_limits("qwen-max-2025-01-25").tokens_per_minute) == (60, 100_000)  # fmt: skip
     assert published_limits("qwen-max").requests_per_minute == 600

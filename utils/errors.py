@@ -14,7 +14,7 @@ import openai
 from utils.local_model import MAX_CONTEXT
 from utils.paths import server_log_path
 from utils.served_models import available_models
-from utils.settings import DASHSCOPE_BASE_URLS, read_config, resolve_settings
+from utils.settings import DASHSCOPE_BASE_URLS, Settings, read_config, resolve_settings
 
 _API_SUFFIXES = ("/chat/completions", "/completions", "/embeddings", "/models")
 
@@ -52,14 +52,18 @@ def _is_loopback(base_url: str) -> bool:
     return "://127.0.0.1" in base_url or "://localhost" in base_url
 
 
-def _models_hint(base_url: str) -> str:
-    key = ""
-    try:  # the configured key, if it is for this endpoint; never starts a server
+def _configured_for(base_url: str) -> Settings | None:
+    """The course's settings if they point at ``base_url`` (resolved only: nothing starts)."""
+    try:
         settings = resolve_settings(*read_config())
-        if settings.base_url == base_url:
-            key = settings.api_key.reveal()
     except Exception:  # advice must never raise
-        pass
+        return None
+    return settings if settings.base_url == base_url else None
+
+
+def _models_hint(base_url: str) -> str:
+    settings = _configured_for(base_url)
+    key = settings.api_key.reveal() if settings is not None else ""
     models = available_models(base_url, key)
     if models:
         shown = ", ".join(models[:15]) + (" …" if len(models) > 15 else "")
@@ -117,7 +121,9 @@ def explain(error: BaseException) -> str | None:
     if status == 404:
         model = _requested_model(error)
         asked = f"Model {model!r} was not found. " if model else "Not found. "
-        variable = "QWEN_MODEL" if region else "OPENAI_MODEL"
+        settings = _configured_for(base)
+        dashscope = region or (settings is not None and settings.provider == "dashscope")
+        variable = "QWEN_MODEL" if dashscope else "OPENAI_MODEL"
         return f"What to do: {asked}{_models_hint(base)} Set {variable} to one of them."
     if status == 429:
         return (

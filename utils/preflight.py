@@ -131,6 +131,20 @@ def check_backend() -> list[Result]:
     return results
 
 
+def check_model() -> Result:
+    """The configured model: served by the endpoint, not legacy (``python -m utils.models``)."""
+    from utils.local_model import LocalModelError
+    from utils.models import check_configured
+    from utils.settings import ConfigError
+
+    try:
+        check = check_configured()
+    except (ConfigError, LocalModelError) as error:  # the backend check says what to do
+        return Result("model", False, type(error).__name__, str(error))
+    detail = f"{check.detail}: {check.advice}" if check.level == "warning" else check.detail
+    return Result("model", check.ok, detail, check.advice)
+
+
 CHECKS: list[Callable[[], Result | list[Result]]] = [
     check_python,
     check_packages,
@@ -138,6 +152,7 @@ CHECKS: list[Callable[[], Result | list[Result]]] = [
     check_disk,
     check_dotenv,
     check_backend,
+    check_model,
 ]
 
 

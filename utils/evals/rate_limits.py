@@ -23,6 +23,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from utils.models import rate_limits as model_rate_limits  # the table of model facts
+
 RATE_LIMITS_PAGE = "https://www.alibabacloud.com/help/en/model-studio/rate-limit"
 
 
@@ -42,20 +44,14 @@ class RateLimits:
         return f"{rpm} requests and {tpm} tokens per minute"
 
 
-# Model Studio's published limits for Qwen2.5-Max: RATE_LIMITS_PAGE, table "Qwen LLMs", as read
-# 2026-11 in two stored copies of the page (they agree; the snapshot shares the -latest row).
-# The stable alias has ten times the snapshot's limit. Until the course has a model registry, this
-# table is the default for the evaluation runner. Your account's limits may differ: pass your own.
-PUBLISHED_LIMITS = {
-    "qwen-max": RateLimits(600, 1_000_000, RATE_LIMITS_PAGE),
-    "qwen-max-latest": RateLimits(60, 100_000, RATE_LIMITS_PAGE),
-    "qwen-max-2025-01-25": RateLimits(60, 100_000, RATE_LIMITS_PAGE),
-}
-
-
 def published_limits(model: str | None) -> RateLimits:
-    """The published limits of ``model`` (Model Studio's table), or no limit for other models."""
-    return PUBLISHED_LIMITS.get(model or "", RateLimits())
+    """The published limits of ``model`` from the course's model table (``utils.models``).
+
+    No limit for a model the table does not list (the local one, another server's). Your
+    account's limits may differ: pass your own ``RateLimits`` to the runner.
+    """
+    rpm, tpm = model_rate_limits(model)
+    return RateLimits() if rpm is None and tpm is None else RateLimits(rpm, tpm, RATE_LIMITS_PAGE)
 
 
 def estimate_tokens(request: dict) -> int:
