@@ -77,3 +77,25 @@ def test_guarded_turns_learner_errors_into_not_yet():
     assert "not started yet" in check(unfinished).message
     assert "ZeroDivisionError" in check(lambda: 1 / 0).message
     assert check(lambda: None).solved
+
+
+def test_check_cases_names_the_first_wrong_case_or_counts_them():
+    from utils.exercises import check_cases
+
+    cases = [((2,), 4), ((3,), 9), ((4,), 16)]
+    assert check_cases(lambda x: x * x, cases, "squares.").solved
+    named = check_cases(lambda x: x + x, cases, "squares.")
+    assert not named.solved and named.message == "for 3 you returned 6, expected 9."
+    counted = check_cases(lambda x: x + x, cases, "squares.", what="squares", reveal=False)
+    assert counted.message == "2 of 3 squares wrong; test your function on your own cases."
+    worded = check_cases(lambda x: 0, cases, "", describe=lambda args: f"x={args[0]}")
+    assert worded.message.startswith("for x=2 you returned 0")
+
+
+def test_close_to_accepts_numbers_within_tolerance_only():
+    from utils.exercises import close_to
+
+    same = close_to(rel_tol=1e-3)
+    assert same(1.0005, 1.0) and not same(1.01, 1.0)
+    assert not same(None, 1.0) and not same("1.0", 1.0) and not same(True, 1.0)
+    assert close_to(abs_tol=1e-9)(0, 1e-12)

@@ -7,8 +7,10 @@ Hints are here; answers are not (they live in ``notebooks/solutions/``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,48 @@ def solved(message: str = "well done.") -> Check:
 
 def not_yet(reason: str) -> Check:
     return Check(False, reason)
+
+
+def check_cases(
+    function: Callable,
+    cases: Iterable[tuple[tuple, Any]],
+    solved_message: str,
+    *,
+    same: Callable[[Any, Any], bool] = operator.eq,
+    what: str = "cases",
+    reveal: bool = True,
+    describe: Callable[[tuple], str] | None = None,
+) -> Check:
+    """Call ``function(*args)`` for each ``(args, expected)``; Solved if every result is ``same``.
+
+    ``reveal=True`` names the first case that differs (for a parser, the case is the
+    feedback); ``reveal=False`` says only how many differ, where naming them would let trial
+    and error solve the exercise. ``describe(args)`` words a case (default: its repr).
+    """
+    cases = list(cases)
+    wrong = 0
+    for args, expected in cases:
+        got = function(*args)
+        if same(got, expected):
+            continue
+        if reveal:
+            shown = describe(args) if describe else ", ".join(map(repr, args))
+            return not_yet(f"for {shown} you returned {got!r}, expected {expected!r}.")
+        wrong += 1
+    if wrong:
+        return not_yet(f"{wrong} of {len(cases)} {what} wrong; test your function on your own cases.")
+    return solved(solved_message)
+
+
+def close_to(rel_tol: float = 0.0, abs_tol: float = 0.0) -> Callable[[Any, float], bool]:
+    """A ``same`` for ``check_cases``: a number within the tolerances of the expected one."""
+    import math
+
+    def same(got: Any, expected: float) -> bool:
+        is_number = isinstance(got, int | float) and not isinstance(got, bool)
+        return is_number and math.isclose(got, expected, rel_tol=rel_tol, abs_tol=abs_tol)
+
+    return same
 
 
 def hint_printer(hints: dict[int, list[str]]) -> Callable[[int, int], None]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
-from utils.exercises import Check, guarded, hint_printer, not_yet, solved
+from utils.exercises import Check, check_cases, close_to, guarded, hint_printer, not_yet, solved
 from utils.pricing import cost_usd
 
 # Realistic answers to "Which number is larger, 9.11 or 9.8?" and the number each one claims.
@@ -46,23 +45,25 @@ hint = hint_printer(
 @guarded
 def check_claim_extractor(extract: Callable[[str], str | None]) -> Check:
     """Exercise 1: ``extract(answer)`` returns '9.8', '9.11' or None, as a careful reader would."""
-    for answer, expected in CLAIMS:
-        got = extract(answer)
-        if got != expected:
-            return not_yet(f"for {answer!r} you returned {got!r}, expected {expected!r}.")
-    return solved(f"all {len(CLAIMS)} answers read correctly.")
+    cases = [((answer,), expected) for answer, expected in CLAIMS]
+    return check_cases(extract, cases, f"all {len(CLAIMS)} answers read correctly.")
 
 
 @guarded
 def check_cost(my_cost: Callable[[dict, dict], float]) -> Check:
     """Exercise 2: ``my_cost(usage, price)`` matches ``utils.pricing.cost_usd``."""
     price = {"input_usd_per_million_tokens": 1.6, "output_usd_per_million_tokens": 6.4}
-    for prompt, completion in [(36, 146), (0, 0), (1_000_000, 0), (12_345, 678)]:
-        usage = {"prompt_tokens": prompt, "completion_tokens": completion}
-        got, expected = my_cost(usage, price), cost_usd(usage, price)
-        if got is None or not math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-15):
-            return not_yet(f"for {usage} you returned {got!r}, expected {expected!r} dollars.")
-    return solved("your cost matches the reference on every case.")
+    usages = [
+        {"prompt_tokens": prompt, "completion_tokens": completion}
+        for prompt, completion in [(36, 146), (0, 0), (1_000_000, 0), (12_345, 678)]
+    ]
+    return check_cases(
+        my_cost,
+        [((usage, price), cost_usd(usage, price)) for usage in usages],
+        "your cost matches the reference on every case.",
+        same=close_to(rel_tol=1e-9, abs_tol=1e-15),
+        describe=lambda args: f"usage {args[0]}",
+    )
 
 
 @guarded

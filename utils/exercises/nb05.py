@@ -14,7 +14,7 @@ from utils.evals.batch import BATCH_ENDPOINT, read_batch_output
 from utils.evals.batch_server import parse_batch_lines
 from utils.evals.mcq import extract_choice
 from utils.evals.stats import bootstrap_ci
-from utils.exercises import Check, guarded, hint_printer, not_yet, solved
+from utils.exercises import Check, check_cases, guarded, hint_printer, not_yet, solved
 
 # Answers given as an option's text instead of its letter, and the letter a grader would read.
 OPTION_TEXT_CASES = [
@@ -64,13 +64,12 @@ hint = hint_printer(
 @guarded
 def check_option_text_reader(reader: Callable[[str, Sequence[str]], str | None]) -> Check:
     """Exercise 1: ``reader(answer, options)`` finds the one option named in the answer."""
-    for text, options, expected in OPTION_TEXT_CASES:
-        got = reader(text, options)
-        if got != expected:
-            return not_yet(
-                f"for {text!r} with options {options} you returned {got!r}, expected {expected!r}."
-            )
-    return solved(f"all {len(OPTION_TEXT_CASES)} answers read correctly.")
+    return check_cases(
+        reader,
+        [((text, options), expected) for text, options, expected in OPTION_TEXT_CASES],
+        f"all {len(OPTION_TEXT_CASES)} answers read correctly.",
+        describe=lambda args: f"{args[0]!r} with options {args[1]}",
+    )
 
 
 @guarded

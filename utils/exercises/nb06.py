@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from utils.datasets import load_humaneval
 from utils.evals import check_solution, pass_at_k, run_code
-from utils.exercises import Check, guarded, hint_printer, not_yet, solved
+from utils.exercises import Check, check_cases, close_to, guarded, hint_printer, not_yet, solved
 
 # Exercise 2: five short programs; the learner predicts each one's status.
 PROGRAMS = {
@@ -45,13 +44,13 @@ hint = hint_printer(
 def check_pass_at_k(my_pass_at_k: Callable[[int, int, int], float]) -> Check:
     """Exercise 1: ``my_pass_at_k(n, c, k)`` agrees with the unbiased estimator everywhere."""
     cases = [(5, 1, 1), (5, 1, 2), (5, 2, 2), (10, 0, 3), (10, 8, 3), (20, 3, 10), (200, 7, 100)]
-    for n, c, k in cases:
-        got, expected = my_pass_at_k(n, c, k), pass_at_k(n, c, k)
-        if got is None or not math.isclose(got, expected, abs_tol=1e-9):
-            return not_yet(
-                f"for n={n}, c={c}, k={k} you returned {got!r}, expected {expected:.6f}."
-            )
-    return solved(f"your estimator matches on all {len(cases)} cases, including n - c < k.")
+    return check_cases(
+        my_pass_at_k,
+        [(case, pass_at_k(*case)) for case in cases],
+        f"your estimator matches on all {len(cases)} cases, including n - c < k.",
+        same=close_to(abs_tol=1e-9),
+        describe=lambda args: "n={}, c={}, k={}".format(*args),
+    )
 
 
 @guarded

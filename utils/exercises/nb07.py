@@ -15,7 +15,7 @@ from utils.evals.judge import battles_from_verdicts, combine_verdicts, verdicts_
 from utils.evals.ranking import arena_hard_scores
 from utils.evals.reported import load_arena_hard_battles
 from utils.evals.stats import cohen_kappa
-from utils.exercises import Check, guarded, hint_printer, not_yet, solved
+from utils.exercises import Check, check_cases, guarded, hint_printer, not_yet, solved
 
 # Judge replies and the verdict label to read from each (None: no single readable verdict).
 JUDGE_REPLIES = [
@@ -88,19 +88,25 @@ def _wrong(count: int, total: int, what: str) -> Check:
 @guarded
 def check_verdict_parser(parse: Callable[[str], str | None]) -> Check:
     """Exercise 1: ``parse(reply)`` reads the verdict label, or None when there is no single one."""
-    wrong = sum(parse(text) != expected for text, expected in JUDGE_REPLIES)
-    if wrong:
-        return _wrong(wrong, len(JUDGE_REPLIES), "replies read")
-    return solved(f"all {len(JUDGE_REPLIES)} replies read correctly.")
+    return check_cases(
+        parse,
+        [((text,), expected) for text, expected in JUDGE_REPLIES],
+        f"all {len(JUDGE_REPLIES)} replies read correctly.",
+        what="replies read",
+        reveal=False,
+    )
 
 
 @guarded
 def check_combine(combine: Callable[[str | None, str | None], str | None]) -> Check:
     """Exercise 2: ``combine(verdict_ab, verdict_ba)`` undoes the swap and adds both orders."""
-    wrong = sum(combine(ab, ba) != expected for ab, ba, expected in COMBINE_CASES)
-    if wrong:
-        return _wrong(wrong, len(COMBINE_CASES), "pairs of verdicts combined")
-    return solved(f"all {len(COMBINE_CASES)} pairs of verdicts combined correctly.")
+    return check_cases(
+        combine,
+        [((ab, ba), expected) for ab, ba, expected in COMBINE_CASES],
+        f"all {len(COMBINE_CASES)} pairs of verdicts combined correctly.",
+        what="pairs of verdicts combined",
+        reveal=False,
+    )
 
 
 def _first_game_scores() -> pd.Series:

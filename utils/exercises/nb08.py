@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from utils.datasets import load_reported_benchmarks
 from utils.evals.reported import source_disagreements
-from utils.exercises import Check, guarded, hint_printer, not_yet, solved
+from utils.exercises import Check, check_cases, close_to, guarded, hint_printer, not_yet, solved
 
 Z95 = 1.959963984540054  # the 97.5th percentile of the standard normal distribution
 
@@ -36,30 +36,28 @@ hint = hint_printer(
 def check_half_width(half_width: Callable[[float, int], float]) -> Check:
     """Exercise 1: ``half_width(p, n)``, the 95% normal-approximation half-width of an accuracy."""
     cases = [(0.761, 140), (0.761, 12_020), (0.5, 198), (0.9, 500)]
-    wrong = 0
-    for p, n in cases:
-        got = half_width(p, n)
-        expected = Z95 * math.sqrt(p * (1 - p) / n)
-        wrong += not isinstance(got, int | float) or not math.isclose(got, expected, rel_tol=2e-3)
-    if wrong:
-        return not_yet(f"{wrong} of {len(cases)} half-widths wrong; try p=0.5, n=100 by hand.")
-    return solved("76.1% on 140 questions is ±7.1 points; on 12,020 it is ±0.8.")
+    return check_cases(
+        half_width,
+        [((p, n), Z95 * math.sqrt(p * (1 - p) / n)) for p, n in cases],
+        "76.1% on 140 questions is ±7.1 points; on 12,020 it is ±0.8.",
+        same=close_to(rel_tol=2e-3),
+        what="half-widths",
+        reveal=False,
+    )
 
 
 @guarded
 def check_questions_needed(questions_needed: Callable[[float, float], int]) -> Check:
     """Exercise 2: ``questions_needed(half_width, p)``, the fewest questions for that precision."""
     cases = [(0.01, 0.76), (0.05, 0.5), (0.002, 0.76), (0.1, 0.9)]
-    wrong = 0
-    for half_width, p in cases:
-        got = questions_needed(half_width, p)
-        expected = math.ceil((Z95 / half_width) ** 2 * p * (1 - p))
-        wrong += not isinstance(got, int) or abs(got - expected) > max(1, 0.002 * expected)
-    if wrong:
-        return not_yet(
-            f"{wrong} of {len(cases)} answers wrong; the answer is a whole number of questions."
-        )
-    return solved("±1 point at 76% needs about 7,000 questions; ±0.2 points, about 175,000.")
+    return check_cases(
+        questions_needed,
+        [((w, p), math.ceil((Z95 / w) ** 2 * p * (1 - p))) for w, p in cases],
+        "±1 point at 76% needs about 7,000 questions; ±0.2 points, about 175,000.",
+        same=lambda got, expected: isinstance(got, int) and abs(got - expected) <= max(1, 0.002 * expected),
+        what="answers (a whole number of questions each)",
+        reveal=False,
+    )
 
 
 @guarded
