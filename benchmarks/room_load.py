@@ -211,7 +211,7 @@ class Room:
 
 
 @contextlib.contextmanager
-def room_engine(folder: Path, learners: int, parallel: int) -> Iterator[Room]:
+def room_engine(folder: Path, learners: int, parallel: int, threads: int | None = None) -> Iterator[Room]:
     """A room engine on loopback with ``learners`` keys; stopped on exit."""
     files = RoomFiles(folder)
     port = free_port()
@@ -220,7 +220,7 @@ def room_engine(folder: Path, learners: int, parallel: int) -> Iterator[Room]:
     files.save(roster, url)
     files.log.write_text("")
     model = local_model.selected()
-    engine = start_engine(files, LOOPBACK, port, parallel, model)  # loopback, never beyond
+    engine = start_engine(files, LOOPBACK, port, parallel, model, threads=threads)  # loopback only
     try:
         yield Room(url, model.alias, files, roster, files.instructor(), engine, parallel, model.context_window)
     finally:
@@ -232,7 +232,9 @@ async def measured(room: Room, count: int, **options) -> dict:
     load_before, cpu_before = load_average(), cpu_seconds(room.engine.pid)
     results, wall = await room_run(room.url, room.model, room.learners[:count], **options)
     row = summary(results, wall)
-    row.update(learners=count, slots=room.parallel, load_before=load_before, load_after=load_average(),
+    command = list(room.engine.args)
+    row.update(learners=count, slots=room.parallel, http_threads=int(command[command.index("--http-threads") + 1]),
+               load_before=load_before, load_after=load_average(),
                engine_cores=(cpu_seconds(room.engine.pid) - cpu_before) / wall,
                engine_rss_mb=rss_mb(room.engine.pid))  # fmt: skip
     return row
@@ -390,12 +392,12 @@ async def faults(room: Room, background: int, max_tokens: int) -> dict:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| learners | slots | requests | errors | TTFT p50 | TTFT p95 | latency p50 | latency p95 | tokens/s | engine CPU | load before → after |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| learners | slots | connection threads | requests | errors | TTFT p50 | TTFT p95 | latency p50 | latency p95 | tokens/s | engine CPU | load before → after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['learners']} | {r['slots']} | {r['served']}/{r['requests']} | {r['errors']} "
+            f"| {r['learners']} | {r['slots']} | {r['http_threads'] or 'default'} | {r['served']}/{r['requests']} | {r['errors']} "
             f"| {r['ttft_p50']:.2f} s | {r['ttft_p95']:.2f} s | {r['latency_p50']:.2f} s "
             f"| {r['latency_p95']:.2f} s | {r['tokens_per_s']:.0f} | {r['engine_cores']:.2f} cores "
             f"| {r['load_before']} → {r['load_after']} |"
@@ -412,13 +414,16 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=len(STEPS), help="calls per learner (1-5)")
     parser.add_argument("--max-tokens", type=int, default=48)
     parser.add_argument("--think", type=float, default=0.0, help="pause up to this many s before each call")
+    parser.add_argument("--http-threads", type=int, default=None,
+                        help="engine's connection threads (default: the room's; 0: llama.cpp's own)")  # fmt: skip
+    parser.add_argument("--fault-learners", type=int, default=10, help="learners at work during the faults")
     parser.add_argument("--no-faults", action="store_true")
     parser.add_argument("--time-limit", type=float, default=1500.0, help="seconds for the whole run")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
     sizes = [int(x) for x in args.learners.split(",") if x]
     slot_counts = [int(x) for x in args.slots.split(",") if x]
-    keys = max([*sizes, args.sweep_learners if slot_counts else 0, 11])
+    keys = max([*sizes, args.sweep_learners if slot_counts else 0, args.fault_learners + 1])
     options = {"steps": args.steps, "max_tokens": args.max_tokens, "think": args.think}
     folder = Path(tempfile.mkdtemp(prefix="room-load-"))
     report: dict = {"cpu_count": os.cpu_count(), "model": local_model.selected().name, **options}
@@ -429,17 +434,17 @@ async def main(argv: list[str] | None = None) -> int:
         if slot_counts:
             report["slots"] = []
             for slots in slot_counts:
-                with room_engine(folder, keys, slots) as room:
+                with room_engine(folder, keys, slots, args.http_threads) as room:
                     report["slots"].append(await measured(room, args.sweep_learners, **options))
                 print(f"\nSlot counts, {args.sweep_learners} learners:\n{table(report['slots'])}", flush=True)
-        with room_engine(folder, keys, args.parallel) as room:
+        with room_engine(folder, keys, args.parallel, args.http_threads) as room:
             report["sizes"] = []
             for count in sizes:
                 report["sizes"].append(await measured(room, count, **options))
                 print(f"\nRoom sizes, {args.parallel} slots:\n{table(report['sizes'])}", flush=True)
             if not args.no_faults:
-                report["faults"] = await faults(room, 10, args.max_tokens)
-                print("\nFaults, while 10 learners keep working:")
+                report["faults"] = await faults(room, args.fault_learners, args.max_tokens)
+                print(f"\nFaults, while {args.fault_learners} learners keep working:")
                 print(json.dumps(report["faults"], indent=2, default=str))
 
     try:

@@ -33,6 +33,7 @@ SERVE_MODULE = "utils.local_server.serve"
 DEFAULT_PORT = 8800
 DEFAULT_PARALLEL = 8  # request slots; chosen by benchmarks/room_load.py (docs/workshop.md)
 LOOPBACK = "127.0.0.1"
+CONNECTIONS_PER_LEARNER = 4  # a notebook's evaluation runner sends up to 4 requests at once
 
 
 class RoomError(RuntimeError):
@@ -107,8 +108,18 @@ def settings_lines(learners: list[Learner], base_url: str) -> list[str]:
     return lines
 
 
+def http_threads(learners: int, parallel: int) -> int:
+    """Connections the engine serves at once: enough for every learner's client.
+
+    A client keeps its connection open after a request, and llama.cpp's server holds a thread
+    for it for 5 s; with its default pool (slots + 2 threads) a room of learners waits for
+    each other's idle connections before its requests even reach the queue.
+    """
+    return CONNECTIONS_PER_LEARNER * (learners + 1) + parallel + 2  # +1: the instructor
+
+
 def engine_command(model: Path, alias: str, host: str, port: int, parallel: int,
-                   context: int, keys_file: Path) -> list[str]:  # fmt: skip
+                   context: int, keys_file: Path, threads: int) -> list[str]:  # fmt: skip
     """The command line of the room's engine (keys come from ``keys_file``, never from here)."""
     return [
         sys.executable, "-m", SERVE_MODULE,
@@ -118,6 +129,7 @@ def engine_command(model: Path, alias: str, host: str, port: int, parallel: int,
         "--port", str(port),
         "--parallel", str(parallel),
         "--context", str(context),
+        "--http-threads", str(threads),  # 0: llama.cpp's own choice
         "--api-keys-file", str(keys_file),
         "--metrics",
     ]  # fmt: skip
@@ -135,11 +147,17 @@ def health(url: str, timeout: float = 2.0) -> int | None:
 
 
 def start_engine(files: RoomFiles, host: str, port: int, parallel: int,
-                 model: local_model.LocalModel, timeout: float = 120.0) -> subprocess.Popen:  # fmt: skip
-    """Start the engine with the keys in ``files.engine_keys``; return once it answers."""
+                 model: local_model.LocalModel, timeout: float = 120.0,
+                 threads: int | None = None) -> subprocess.Popen:  # fmt: skip
+    """Start the engine with the keys in ``files.engine_keys``; return once it answers.
+
+    ``threads``: connections served at once; by default ``http_threads()`` for the roster.
+    """
+    if threads is None:
+        threads = http_threads(len(files.learners()), parallel)
     command = engine_command(
         local_model.gguf_path(model), model.alias, host, port, parallel,
-        model.context_window, files.engine_keys,
+        model.context_window, files.engine_keys, threads,
     )  # fmt: skip
     with open(files.log, "a") as log:  # one log across restarts: the live view counts errors in it
         process = subprocess.Popen(
