@@ -116,9 +116,12 @@ STEPS = [
 
 
 async def learner(url, model, who: Learner, steps: int, max_tokens: int, think: float,
-                  rng: random.Random) -> list[Result]:  # fmt: skip
-    """One learner: the notebook-like sequence (its first ``steps`` calls), with its own key."""
-    client = openai.AsyncOpenAI(base_url=url, api_key=who.api_key, max_retries=0, timeout=REQUEST_TIMEOUT)
+                  rng: random.Random, retries: int = 0) -> list[Result]:  # fmt: skip
+    """One learner: the notebook-like sequence (its first ``steps`` calls), with its own key.
+
+    ``retries=0`` (the default) counts every failure; the notebooks' clients retry 3 times.
+    """
+    client = openai.AsyncOpenAI(base_url=url, api_key=who.api_key, max_retries=retries, timeout=REQUEST_TIMEOUT)
     results, memory = [], []
     try:
         for name, step in STEPS[:steps]:
@@ -139,11 +142,12 @@ async def learner(url, model, who: Learner, steps: int, max_tokens: int, think: 
 
 
 async def room_run(url, model, learners: list[Learner], steps=5, max_tokens=48,
-                   think=0.0, seed=0) -> tuple[list[Result], float]:  # fmt: skip
+                   think=0.0, seed=0, retries=0) -> tuple[list[Result], float]:  # fmt: skip
     """Every learner at once; returns all results and the wall time."""
     rng = random.Random(seed)
     started = time.perf_counter()
-    runs = [learner(url, model, who, steps, max_tokens, think, random.Random(rng.random())) for who in learners]
+    runs = [learner(url, model, who, steps, max_tokens, think, random.Random(rng.random()), retries)
+            for who in learners]  # fmt: skip
     results = [r for batch in await asyncio.gather(*runs) for r in batch]
     return results, time.perf_counter() - started
 
@@ -292,6 +296,8 @@ def _http(url: str, key: str | None, body: dict | None = None) -> tuple[int, str
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+    except OSError as error:  # refused or reset: the engine is restarting
+        return 0, str(error)
 
 
 def fault_wrong_key(room: Room) -> dict:
@@ -388,6 +394,52 @@ async def faults(room: Room, background: int, max_tokens: int) -> dict:
     return report
 
 
+async def fault_revoke(folder: Path, background: int, parallel: int, max_tokens: int) -> dict:
+    """Revoke a key in a running room (``python -m utils.room``, for real) while learners work.
+
+    The learners use the notebooks' client settings (3 retries with back-off), so this shows
+    what a learner would see: the engine restarts, requests in flight are cut.
+    """
+    from utils.clients import MAX_RETRIES
+
+    files = RoomFiles(folder / "revoke")
+    port = free_port()
+    room = subprocess.Popen(
+        [sys.executable, "-m", "utils.room", "--dir", str(files.folder), "start", "--quiet",
+         "--learners", str(background + 1), "--parallel", str(parallel), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        for line in room.stdout:  # bounded: the room prints this line or exits
+            if line.startswith("Live view:"):
+                break
+        info = json.loads(files.state.read_text())
+        learners = files.learners()
+        revoked, kept = learners[-1], learners[0]
+        work = asyncio.create_task(room_run(info["base_url"], info["alias"], learners[:background],
+                                            max_tokens=max_tokens, retries=MAX_RETRIES))  # fmt: skip
+        await asyncio.sleep(3)  # learners mid-request
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "utils.room", "--dir", str(files.folder), "revoke", revoked.name],
+                       check=True, capture_output=True, timeout=60)  # fmt: skip
+        root = info["base_url"]
+        down = None
+        while time.perf_counter() - started < 180:
+            codes = await asyncio.to_thread(lambda: (_http(root + "/models", revoked.api_key)[0],
+                                                     _http(root + "/models", kept.api_key)[0]))  # fmt: skip
+            if codes == (401, 200):
+                down = time.perf_counter() - started
+                break
+            await asyncio.sleep(0.1)
+        results, wall = await work
+        return {"revoked key refused, others served again after_s": down,
+                "learners": background, "client retries": MAX_RETRIES,
+                "learners' requests": summary(results, wall)}  # fmt: skip
+    finally:
+        room.send_signal(signal.SIGINT)
+        room.wait(timeout=60)
+
+
 # ---- report -------------------------------------------------------------------------------
 
 def table(rows: list[dict]) -> str:
@@ -446,6 +498,10 @@ async def main(argv: list[str] | None = None) -> int:
                 report["faults"] = await faults(room, args.fault_learners, args.max_tokens)
                 print(f"\nFaults, while {args.fault_learners} learners keep working:")
                 print(json.dumps(report["faults"], indent=2, default=str))
+        if not args.no_faults:
+            report["revoke"] = await fault_revoke(folder, args.fault_learners, args.parallel, args.max_tokens)
+            print(f"\nRevoking a key while {args.fault_learners} learners work:")
+            print(json.dumps(report["revoke"], indent=2, default=str))
 
     try:
         await asyncio.wait_for(body(), timeout=args.time_limit)

@@ -133,6 +133,20 @@ def test_the_engine_command_carries_no_key(tmp_path):
     assert "--metrics" in command and command[command.index("--host") + 1] == "127.0.0.1"
 
 
+def test_a_stale_room_record_is_not_a_running_room(tmp_path):
+    files = RoomFiles(tmp_path)
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        record = {"room_pid": stranger.pid, "engine_pid": 1, "host": "127.0.0.1", "port": 1,
+                  "base_url": "x", "local_url": "x", "alias": "m", "parallel": 1, "log_path": "x"}  # fmt: skip
+        files.state.write_text(json.dumps(record))
+        assert server.read_info(files) is None  # alive, but not a room: its pid was reused
+    finally:
+        stranger.kill()
+        stranger.wait()
+    assert server.read_info(files) is None  # gone
+
+
 # ---- the live view's arithmetic ------------------------------------------------------------
 
 METRICS = """# HELP llamacpp:tokens_predicted_total Number of generation tokens processed
@@ -158,6 +172,13 @@ def test_view_line_shows_load_rates_and_errors():
     assert "500 tokens/s out, 100 tokens/s prompt" in line  # (1200-200)/2 s, (300-100)/2 s
     assert "errors: rejected key (401) 2" in line
     assert "errors: none" in watch.view_line(None, watch.Snapshot(1.0, {}, {}), slots=8)
+
+
+def test_the_view_survives_an_engine_that_does_not_answer(tmp_path):
+    lines = []
+    url = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there (an engine restarting)
+    watch.watch(url, "key", tmp_path / "engine.log", slots=4, interval=0.01, count=2, say=lines.append)
+    assert len(lines) == 4 and all("the engine does not answer" in line for line in lines[2:])
 
 
 def test_log_counter_reads_only_new_complete_lines(tmp_path):

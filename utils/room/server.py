@@ -33,6 +33,7 @@ SERVE_MODULE = "utils.local_server.serve"
 DEFAULT_PORT = 8800
 DEFAULT_PARALLEL = 8  # request slots; chosen by benchmarks/room_load.py (docs/workshop.md)
 LOOPBACK = "127.0.0.1"
+RESTART_GRACE = 1.0  # s; requests in flight are cut anyway, and learners wait while it restarts
 CONNECTIONS_PER_LEARNER = 4  # a notebook's evaluation runner sends up to 4 requests at once
 
 
@@ -209,6 +210,13 @@ def read_info(files: RoomFiles) -> RoomInfo | None:
         info = RoomInfo(**json.loads(files.state.read_text()))
     except (OSError, ValueError, TypeError):
         return None
+    proc = Path(f"/proc/{info.room_pid}/cmdline")
+    if Path("/proc/self").exists():  # Linux; elsewhere os.kill alone decides
+        try:
+            if b"utils.room" not in proc.read_bytes():
+                return None  # the pid now belongs to another program
+        except OSError:
+            return None  # gone
     try:
         os.kill(info.room_pid, 0)
     except ProcessLookupError:
@@ -274,7 +282,7 @@ def run(files: RoomFiles, learners: int, host: str, port: int, parallel: int,
             files.save(changed, base_url)
             written, roster = files.learners_csv.read_text(), changed
             restart = time.monotonic()
-            stop_engine(engine)
+            stop_engine(engine, grace=RESTART_GRACE)
             engine = start_engine(files, host, port, parallel, model)
             info = RoomInfo(**{**asdict(info), "engine_pid": engine.pid})
             files.state.write_text(json.dumps(asdict(info)))

@@ -120,8 +120,15 @@ def watch(url: str, api_key: str, log_path: Path, slots: int, interval: float = 
     previous = None
     shown = 0
     while count is None or shown < count:
-        current = Snapshot(time.monotonic(), read_metrics(url, api_key), dict(errors.update()))
-        say(view_line(previous, current, slots))
-        previous, shown = current, shown + 1
+        try:
+            metrics = read_metrics(url, api_key)
+        except OSError as error:  # refused while the engine restarts (a revoked key), say
+            say(f"{time.strftime('%H:%M:%S')}  the engine does not answer ({error}); retrying")
+            previous = None
+        else:
+            current = Snapshot(time.monotonic(), metrics, dict(errors.update()))
+            say(view_line(previous, current, slots))
+            previous = current
+        shown += 1
         if count is None or shown < count:
             time.sleep(interval)
