@@ -38,6 +38,7 @@ from pathlib import Path
 import openai
 
 from utils import local_model
+from utils.clients import MAX_RETRIES
 from utils.room.roster import Learner, RoomFiles, with_learners
 from utils.room.server import LOOPBACK, start_engine, stop_engine
 from utils.room.watch import LogCounter, read_metrics
@@ -55,6 +56,7 @@ class Result:
     ttft: float | None = None  # streamed requests only
     tokens: int = 0
     error: str = ""
+    sent: int = 1  # HTTP requests sent for it: more than 1 when the client retried
 
 
 async def _stream(client, model, messages, max_tokens) -> tuple[float | None, int, str]:
@@ -116,33 +118,45 @@ STEPS = [
 
 
 async def learner(url, model, who: Learner, steps: int, max_tokens: int, think: float,
-                  rng: random.Random, retries: int = 0) -> list[Result]:  # fmt: skip
+                  rng: random.Random, retries: int = MAX_RETRIES) -> list[Result]:  # fmt: skip
     """One learner: the notebook-like sequence (its first ``steps`` calls), with its own key.
 
-    ``retries=0`` (the default) counts every failure; the notebooks' clients retry 3 times.
+    The client retries like the notebooks' (``utils.clients.MAX_RETRIES``); every HTTP request
+    it sends is counted, so a retried request shows. ``retries=0`` counts every failure.
     """
-    client = openai.AsyncOpenAI(base_url=url, api_key=who.api_key, max_retries=retries, timeout=REQUEST_TIMEOUT)
+    sent = [0]
+
+    async def count(request) -> None:  # an httpx event hook: every request the client sends
+        sent[0] += 1
+
+    http = openai.DefaultAsyncHttpx2Client(event_hooks={"request": [count]})
+    client = openai.AsyncOpenAI(base_url=url, api_key=who.api_key, max_retries=retries,
+                                timeout=REQUEST_TIMEOUT, http_client=http)  # fmt: skip
     results, memory = [], []
     try:
         for name, step in STEPS[:steps]:
             if think:
                 await asyncio.sleep(rng.uniform(0, think))  # reading the next cell
-            started = time.perf_counter()
+            started, before = time.perf_counter(), sent[0]
             try:
                 ttft, tokens = await step(client, model, max_tokens, memory)
-                results.append(Result(who.name, name, True, time.perf_counter() - started, ttft, tokens))
+                result = Result(who.name, name, True, time.perf_counter() - started, ttft, tokens)
             except Exception as error:  # every failure is a result, not a crash of the benchmark
-                text = f"{type(error).__name__}: {str(error)[:120]}"
-                results.append(Result(who.name, name, False, time.perf_counter() - started, error=text))
+                text = f"{name}: {type(error).__name__}: {str(error)[:120]}"
+                if error.__cause__ is not None:  # e.g. what a connection error really was
+                    text += f" ({type(error.__cause__).__name__}: {str(error.__cause__)[:80]})"
+                result = Result(who.name, name, False, time.perf_counter() - started, error=text)
                 if name == "turn 1":
                     memory.append({"role": "assistant", "content": ""})
+            result.sent = sent[0] - before
+            results.append(result)
     finally:
         await client.close()
     return results
 
 
 async def room_run(url, model, learners: list[Learner], steps=5, max_tokens=48,
-                   think=0.0, seed=0, retries=0) -> tuple[list[Result], float]:  # fmt: skip
+                   think=0.0, seed=0, retries=MAX_RETRIES) -> tuple[list[Result], float]:  # fmt: skip
     """Every learner at once; returns all results and the wall time."""
     rng = random.Random(seed)
     started = time.perf_counter()
@@ -168,6 +182,7 @@ def summary(results: list[Result], wall: float) -> dict:
         "requests": len(results),
         "served": len(ok),
         "errors": len(results) - len(ok),
+        "resent": sum(r.sent - 1 for r in results if r.sent > 1),
         "error_kinds": sorted({r.error for r in results if not r.ok}),
         "ttft_p50": percentile(ttfts, 50),
         "ttft_p95": percentile(ttfts, 95),
@@ -215,7 +230,8 @@ class Room:
 
 
 @contextlib.contextmanager
-def room_engine(folder: Path, learners: int, parallel: int, threads: int | None = None) -> Iterator[Room]:
+def room_engine(folder: Path, learners: int, parallel: int, connections: int | None = None,
+                threads: int = 0) -> Iterator[Room]:  # fmt: skip
     """A room engine on loopback with ``learners`` keys; stopped on exit."""
     files = RoomFiles(folder)
     port = free_port()
@@ -224,7 +240,8 @@ def room_engine(folder: Path, learners: int, parallel: int, threads: int | None 
     files.save(roster, url)
     files.log.write_text("")
     model = local_model.selected()
-    engine = start_engine(files, LOOPBACK, port, parallel, model, threads=threads)  # loopback only
+    engine = start_engine(files, LOOPBACK, port, parallel, model, connections=connections,
+                          threads=threads)  # loopback only
     try:
         yield Room(url, model.alias, files, roster, files.instructor(), engine, parallel, model.context_window)
     finally:
@@ -238,6 +255,7 @@ async def measured(room: Room, count: int, **options) -> dict:
     row = summary(results, wall)
     command = list(room.engine.args)
     row.update(learners=count, slots=room.parallel, http_threads=int(command[command.index("--http-threads") + 1]),
+               cpu_threads=int(command[command.index("--threads") + 1]) or os.cpu_count(),
                load_before=load_before, load_after=load_average(),
                engine_cores=(cpu_seconds(room.engine.pid) - cpu_before) / wall,
                engine_rss_mb=rss_mb(room.engine.pid))  # fmt: skip
@@ -394,19 +412,18 @@ async def faults(room: Room, background: int, max_tokens: int) -> dict:
     return report
 
 
-async def fault_revoke(folder: Path, background: int, parallel: int, max_tokens: int) -> dict:
+async def fault_revoke(folder: Path, background: int, parallel: int, max_tokens: int, threads: int = 0) -> dict:
     """Revoke a key in a running room (``python -m utils.room``, for real) while learners work.
 
     The learners use the notebooks' client settings (3 retries with back-off), so this shows
     what a learner would see: the engine restarts, requests in flight are cut.
     """
-    from utils.clients import MAX_RETRIES
-
     files = RoomFiles(folder / "revoke")
     port = free_port()
     room = subprocess.Popen(
         [sys.executable, "-m", "utils.room", "--dir", str(files.folder), "start", "--quiet",
-         "--learners", str(background + 1), "--parallel", str(parallel), "--port", str(port)],
+         "--learners", str(background + 1), "--parallel", str(parallel), "--port", str(port),
+         "--threads", str(threads)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -444,17 +461,18 @@ async def fault_revoke(folder: Path, background: int, parallel: int, max_tokens:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| learners | slots | connection threads | requests | errors | TTFT p50 | TTFT p95 | latency p50 | latency p95 | tokens/s | engine CPU | load before → after |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| learners | slots | CPU threads | requests | errors | resent | TTFT p50 | TTFT p95 | latency p50 | latency p95 | tokens/s | engine CPU | load before → after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['learners']} | {r['slots']} | {r['http_threads'] or 'default'} | {r['served']}/{r['requests']} | {r['errors']} "
+            f"| {r['learners']} | {r['slots']} | {r['cpu_threads']} | {r['served']}/{r['requests']} | {r['errors']} | {r['resent']} "
             f"| {r['ttft_p50']:.2f} s | {r['ttft_p95']:.2f} s | {r['latency_p50']:.2f} s "
             f"| {r['latency_p95']:.2f} s | {r['tokens_per_s']:.0f} | {r['engine_cores']:.2f} cores "
             f"| {r['load_before']} → {r['load_after']} |"
         )
-    return "\n".join(lines)
+    kinds = sorted({kind for r in rows for kind in r["error_kinds"]})
+    return "\n".join(lines + [f"error: {kind}" for kind in kinds])
 
 
 async def main(argv: list[str] | None = None) -> int:
@@ -465,10 +483,13 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep-learners", type=int, default=20)
     parser.add_argument("--steps", type=int, default=len(STEPS), help="calls per learner (1-5)")
     parser.add_argument("--max-tokens", type=int, default=48)
+    parser.add_argument("--retries", type=int, default=MAX_RETRIES,
+                        help="client retries (default: the notebooks'; 0 counts every failure)")  # fmt: skip
     parser.add_argument("--think", type=float, default=0.0, help="pause up to this many s before each call")
     parser.add_argument("--http-threads", type=int, default=None,
                         help="engine's connection threads (default: the room's; 0: llama.cpp's own)")  # fmt: skip
     parser.add_argument("--fault-learners", type=int, default=10, help="learners at work during the faults")
+    parser.add_argument("--threads", type=int, default=0, help="engine's CPU threads (0: one per core)")
     parser.add_argument("--no-faults", action="store_true")
     parser.add_argument("--time-limit", type=float, default=1500.0, help="seconds for the whole run")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
@@ -476,20 +497,22 @@ async def main(argv: list[str] | None = None) -> int:
     sizes = [int(x) for x in args.learners.split(",") if x]
     slot_counts = [int(x) for x in args.slots.split(",") if x]
     keys = max([*sizes, args.sweep_learners if slot_counts else 0, args.fault_learners + 1])
-    options = {"steps": args.steps, "max_tokens": args.max_tokens, "think": args.think}
+    options = {"steps": args.steps, "max_tokens": args.max_tokens, "think": args.think,
+               "retries": args.retries}  # fmt: skip
     folder = Path(tempfile.mkdtemp(prefix="room-load-"))
     report: dict = {"cpu_count": os.cpu_count(), "model": local_model.selected().name, **options}
     print(f"{local_model.selected().name}, {os.cpu_count()} CPU cores, load {load_average()}, "
-          f"{args.steps} calls per learner, max_tokens={args.max_tokens}, think ≤ {args.think} s")  # fmt: skip
+          f"{args.steps} calls per learner, max_tokens={args.max_tokens}, think ≤ {args.think} s, "
+          f"{args.retries} client retries")  # fmt: skip
 
     async def body() -> None:
         if slot_counts:
             report["slots"] = []
             for slots in slot_counts:
-                with room_engine(folder, keys, slots, args.http_threads) as room:
+                with room_engine(folder, keys, slots, args.http_threads, args.threads) as room:
                     report["slots"].append(await measured(room, args.sweep_learners, **options))
                 print(f"\nSlot counts, {args.sweep_learners} learners:\n{table(report['slots'])}", flush=True)
-        with room_engine(folder, keys, args.parallel, args.http_threads) as room:
+        with room_engine(folder, keys, args.parallel, args.http_threads, args.threads) as room:
             report["sizes"] = []
             for count in sizes:
                 report["sizes"].append(await measured(room, count, **options))
@@ -499,7 +522,8 @@ async def main(argv: list[str] | None = None) -> int:
                 print(f"\nFaults, while {args.fault_learners} learners keep working:")
                 print(json.dumps(report["faults"], indent=2, default=str))
         if not args.no_faults:
-            report["revoke"] = await fault_revoke(folder, args.fault_learners, args.parallel, args.max_tokens)
+            report["revoke"] = await fault_revoke(folder, args.fault_learners, args.parallel, args.max_tokens,
+                                                  args.threads)
             print(f"\nRevoking a key while {args.fault_learners} learners work:")
             print(json.dumps(report["revoke"], indent=2, default=str))
 

@@ -29,6 +29,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     start.add_argument("--port", type=int, default=DEFAULT_PORT)
     start.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL,
                        help="requests decoded together (request slots)")  # fmt: skip
+    start.add_argument("--threads", type=int, default=0,
+                       help="CPU threads that decode (default: one per core; fewer on a machine "
+                            "that also runs other work)")  # fmt: skip
     start.add_argument("--quiet", action="store_true",
                        help="do not print the keys (e.g. on a projected screen); they are in the CSV")  # fmt: skip
     view = commands.add_parser("watch", help="live view: in flight, queue, tokens/s, errors")
@@ -45,11 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     files = RoomFiles(args.dir or cache_dir() / "room")
     try:
         if args.command == "start":
-            if args.learners < 1 or args.parallel < 1:
-                print("--learners and --parallel must be at least 1.", file=sys.stderr)
+            if args.learners < 1 or args.parallel < 1 or args.threads < 0:
+                print("--learners and --parallel must be at least 1, --threads at least 0.",
+                      file=sys.stderr)  # fmt: skip
                 return 2
             host = args.host or LOOPBACK  # only an explicit --host reaches beyond this machine
-            return run(files, args.learners, host, args.port, args.parallel, quiet=args.quiet)
+            return run(files, args.learners, host, args.port, args.parallel, args.threads,
+                       quiet=args.quiet)  # fmt: skip
         info = read_info(files)
         if args.command == "watch":
             if info is None:

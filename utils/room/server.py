@@ -120,7 +120,7 @@ def http_threads(learners: int, parallel: int) -> int:
 
 
 def engine_command(model: Path, alias: str, host: str, port: int, parallel: int,
-                   context: int, keys_file: Path, threads: int) -> list[str]:  # fmt: skip
+                   context: int, keys_file: Path, connections: int, threads: int = 0) -> list[str]:  # fmt: skip
     """The command line of the room's engine (keys come from ``keys_file``, never from here)."""
     return [
         sys.executable, "-m", SERVE_MODULE,
@@ -130,7 +130,8 @@ def engine_command(model: Path, alias: str, host: str, port: int, parallel: int,
         "--port", str(port),
         "--parallel", str(parallel),
         "--context", str(context),
-        "--http-threads", str(threads),  # 0: llama.cpp's own choice
+        "--http-threads", str(connections),  # 0: llama.cpp's own choice
+        "--threads", str(threads),  # CPU threads; 0: llama.cpp's own choice
         "--api-keys-file", str(keys_file),
         "--metrics",
     ]  # fmt: skip
@@ -149,16 +150,17 @@ def health(url: str, timeout: float = 2.0) -> int | None:
 
 def start_engine(files: RoomFiles, host: str, port: int, parallel: int,
                  model: local_model.LocalModel, timeout: float = 120.0,
-                 threads: int | None = None) -> subprocess.Popen:  # fmt: skip
+                 connections: int | None = None, threads: int = 0) -> subprocess.Popen:  # fmt: skip
     """Start the engine with the keys in ``files.engine_keys``; return once it answers.
 
-    ``threads``: connections served at once; by default ``http_threads()`` for the roster.
+    ``connections``: served at once, by default ``http_threads()`` for the roster;
+    ``threads``: CPU threads that decode (0: llama.cpp's choice, one per core).
     """
-    if threads is None:
-        threads = http_threads(len(files.learners()), parallel)
+    if connections is None:
+        connections = http_threads(len(files.learners()), parallel)
     command = engine_command(
         local_model.gguf_path(model), model.alias, host, port, parallel,
-        model.context_window, files.engine_keys, threads,
+        model.context_window, files.engine_keys, connections, threads,
     )  # fmt: skip
     with open(files.log, "a") as log:  # one log across restarts: the live view counts errors in it
         process = subprocess.Popen(
@@ -226,7 +228,7 @@ def read_info(files: RoomFiles) -> RoomInfo | None:
     return info
 
 
-def run(files: RoomFiles, learners: int, host: str, port: int, parallel: int,
+def run(files: RoomFiles, learners: int, host: str, port: int, parallel: int, threads: int = 0,
         quiet: bool = False, say: Callable[[str], None] | None = None, poll: float = 1.0) -> int:  # fmt: skip
     """Serve the room until Ctrl-C or SIGTERM; restart the engine when ``learners.csv`` changes."""
     say = say or _say
@@ -245,7 +247,7 @@ def run(files: RoomFiles, learners: int, host: str, port: int, parallel: int,
         say(exposure_banner(host, port, base_url))
     say(f"Starting the room's engine: {model.name}, {parallel} parallel slots, port {port} ...")
     started = time.monotonic()
-    engine = start_engine(files, host, port, parallel, model)
+    engine = start_engine(files, host, port, parallel, model, threads=threads)
     local = f"http://{url_host(LOOPBACK if host in ('0.0.0.0', '::') else host)}:{port}/v1"
     info = RoomInfo(os.getpid(), engine.pid, host, port, base_url, local, model.alias, parallel,
                     str(files.log))  # fmt: skip
@@ -283,7 +285,7 @@ def run(files: RoomFiles, learners: int, host: str, port: int, parallel: int,
             written, roster = files.learners_csv.read_text(), changed
             restart = time.monotonic()
             stop_engine(engine, grace=RESTART_GRACE)
-            engine = start_engine(files, host, port, parallel, model)
+            engine = start_engine(files, host, port, parallel, model, threads=threads)
             info = RoomInfo(**{**asdict(info), "engine_pid": engine.pid})
             files.state.write_text(json.dumps(asdict(info)))
             say(f"Keys changed (revoked: {', '.join(gone) or 'none'}; added: "
