@@ -55,6 +55,8 @@ def params(args: argparse.Namespace):
     if args.threads:
         p.cpuparams.n_threads = args.threads
         p.cpuparams_batch.n_threads = args.threads
+    if args.http_threads:
+        p.n_threads_http = args.http_threads
     keys = read_api_keys(args.api_keys_file)
     if keys:
         p.api_keys = keys
@@ -71,6 +73,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--parallel", type=int, default=4, help="requests decoded together")
     parser.add_argument("--context", type=int, default=8192, help="tokens per request slot")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: llama.cpp's choice)")
+    parser.add_argument("--http-threads", type=int, default=0,
+                        help="connections served at once (0: llama.cpp's choice, parallel + 2); "
+                             "an idle kept-alive connection holds one for 5 s")  # fmt: skip
     parser.add_argument("--api-keys-file", default=None, help="one accepted API key per line")
     parser.add_argument("--metrics", action="store_true", help="serve Prometheus /metrics")
     return parser.parse_args(argv)

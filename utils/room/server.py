@@ -1,0 +1,308 @@
+"""One engine for the whole room: llama.cpp's server with parallel slots and a key per learner.
+
+The room runs the same server process as a learner's own local model
+(``python -m utils.local_server.serve``), with three differences: it accepts only the keys
+in the room's key file, it serves Prometheus ``/metrics`` (the instructor's live view reads
+them), and it may listen beyond loopback when the instructor asks for it with ``--host``.
+The engine reads its keys once, at start: revoking a key means restarting it, which
+``run()`` does by itself when ``learners.csv`` changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from utils import local_model
+from utils.local_server.serve import EXIT_PORT_BUSY
+from utils.room.roster import Learner, RoomFiles, RosterError, with_learners
+
+SERVE_MODULE = "utils.local_server.serve"
+DEFAULT_PORT = 8800
+DEFAULT_PARALLEL = 8  # request slots; chosen by benchmarks/room_load.py (docs/workshop.md)
+LOOPBACK = "127.0.0.1"
+RESTART_GRACE = 1.0  # s; requests in flight are cut anyway, and learners wait while it restarts
+CONNECTIONS_PER_LEARNER = 4  # a notebook's evaluation runner sends up to 4 requests at once
+
+
+class RoomError(RuntimeError):
+    """The room server could not start or keep running; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class RoomInfo:
+    """A running room, as ``room.json`` records it (no keys)."""
+
+    room_pid: int  # the `python -m utils.room start` process
+    engine_pid: int
+    host: str  # the address the engine listens on
+    port: int
+    base_url: str  # what learners set as OPENAI_BASE_URL
+    local_url: str  # the same server as this machine reaches it (for the live view)
+    alias: str
+    parallel: int
+    log_path: str
+
+
+def is_loopback(host: str) -> bool:
+    """True if ``host`` is reachable only from this machine (127.x, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def advertised_host(host: str) -> str:
+    """The address learners use for a server listening on ``host``.
+
+    For a wildcard (``0.0.0.0``, ``::``) it is this machine's address on its default route,
+    found without sending anything.
+    """
+    if is_loopback(host):
+        return LOOPBACK
+    if host not in ("0.0.0.0", "::"):
+        return host
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 9))  # UDP connect picks a route; nothing is sent
+            return probe.getsockname()[0]
+        except OSError:
+            return socket.gethostname()
+
+
+def url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def exposure_banner(host: str, port: int, base_url: str) -> str:
+    """The loud warning printed when the room listens beyond loopback."""
+    lines = [
+        f"WARNING: the room server listens on {host}:{port}, beyond this machine.",
+        f"Anyone on the network who can reach {base_url} and holds a key can use it.",
+        "Keys and answers travel as plain HTTP: use a network you trust (the room's own",
+        "Wi-Fi, a VPN), never the open internet. Ctrl-C stops the server.",
+    ]
+    width = max(map(len, lines))
+    rule = "!" * (width + 4)
+    return "\n".join([rule, *(f"! {line:<{width}} !" for line in lines), rule])
+
+
+def settings_lines(learners: list[Learner], base_url: str) -> list[str]:
+    """What each learner puts in the course's ``.env`` (or exports): two lines per learner."""
+    lines = []
+    for learner in learners:
+        lines += [f"# {learner.name}", f"OPENAI_BASE_URL={base_url}", f"OPENAI_API_KEY={learner.api_key}"]
+    return lines
+
+
+def http_threads(learners: int, parallel: int) -> int:
+    """Connections the engine serves at once: enough for every learner's client.
+
+    A client keeps its connection open after a request, and llama.cpp's server holds a thread
+    for it for 5 s; with its default pool (slots + 2 threads) a room of learners waits for
+    each other's idle connections before its requests even reach the queue.
+    """
+    return CONNECTIONS_PER_LEARNER * (learners + 1) + parallel + 2  # +1: the instructor
+
+
+def engine_command(model: Path, alias: str, host: str, port: int, parallel: int,
+                   context: int, keys_file: Path, connections: int, threads: int = 0) -> list[str]:  # fmt: skip
+    """The command line of the room's engine (keys come from ``keys_file``, never from here)."""
+    return [
+        sys.executable, "-m", SERVE_MODULE,
+        "--model", str(model),
+        "--alias", alias,
+        "--host", host,
+        "--port", str(port),
+        "--parallel", str(parallel),
+        "--context", str(context),
+        "--http-threads", str(connections),  # 0: llama.cpp's own choice
+        "--threads", str(threads),  # CPU threads; 0: llama.cpp's own choice
+        "--api-keys-file", str(keys_file),
+        "--metrics",
+    ]  # fmt: skip
+
+
+def health(url: str, timeout: float = 2.0) -> int | None:
+    """The status of ``GET {url}/health`` (public: no key needed); None if unreachable."""
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code  # 503 while the model loads
+    except OSError:
+        return None
+
+
+def start_engine(files: RoomFiles, host: str, port: int, parallel: int,
+                 model: local_model.LocalModel, timeout: float = 120.0,
+                 connections: int | None = None, threads: int = 0) -> subprocess.Popen:  # fmt: skip
+    """Start the engine with the keys in ``files.engine_keys``; return once it answers.
+
+    ``connections``: served at once, by default ``http_threads()`` for the roster;
+    ``threads``: CPU threads that decode (0: llama.cpp's choice, one per core).
+    """
+    if connections is None:
+        connections = http_threads(len(files.learners()), parallel)
+    command = engine_command(
+        local_model.gguf_path(model), model.alias, host, port, parallel,
+        model.context_window, files.engine_keys, connections, threads,
+    )  # fmt: skip
+    with open(files.log, "a") as log:  # one log across restarts: the live view counts errors in it
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the room, which stops the engine in order
+        )  # fmt: skip
+    local = f"http://{url_host(LOOPBACK if host in ('0.0.0.0', '::') else host)}:{port}"
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RoomError(_exit_message(process.returncode, port, files.log))
+            if health(local) == 200:
+                return process
+            time.sleep(0.2)
+    except BaseException:
+        stop_engine(process)
+        raise
+    stop_engine(process)
+    raise RoomError(f"The room's engine did not answer within {timeout:.0f} s. See {files.log}.")
+
+
+def _exit_message(code: int, port: int, log: Path) -> str:
+    if code == EXIT_PORT_BUSY:
+        return f"Port {port} is taken. Start the room on another one: --port {port + 1}."
+    try:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-10:])
+    except OSError:
+        tail = "(no log)"
+    return f"The room's engine exited (code {code}) while starting. Last lines of {log}:\n{tail}"
+
+
+def stop_engine(process: subprocess.Popen, grace: float = 5.0) -> None:
+    """Stop the engine: SIGTERM, then SIGKILL after ``grace`` seconds. Requests in flight are cut."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def read_info(files: RoomFiles) -> RoomInfo | None:
+    """The running room recorded in ``room.json``, if its process is still alive."""
+    try:
+        info = RoomInfo(**json.loads(files.state.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+    proc = Path(f"/proc/{info.room_pid}/cmdline")
+    if Path("/proc/self").exists():  # Linux; elsewhere os.kill alone decides
+        try:
+            if b"utils.room" not in proc.read_bytes():
+                return None  # the pid now belongs to another program
+        except OSError:
+            return None  # gone
+    try:
+        os.kill(info.room_pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return info
+
+
+def run(files: RoomFiles, learners: int, host: str, port: int, parallel: int, threads: int = 0,
+        quiet: bool = False, say: Callable[[str], None] | None = None, poll: float = 1.0) -> int:  # fmt: skip
+    """Serve the room until Ctrl-C or SIGTERM; restart the engine when ``learners.csv`` changes."""
+    say = say or _say
+    if read_info(files) is not None:
+        raise RoomError(
+            f"A room already runs from {files.folder} (see {files.state}). Stop it with Ctrl-C "
+            "in its terminal, or give this one its own folder with --dir."
+        )
+    model = local_model.selected()
+    base_url = f"http://{url_host(advertised_host(host))}:{port}/v1"
+    roster = with_learners(files.learners(), learners)
+    files.save(roster, base_url)
+    written = files.learners_csv.read_text()
+    files.log.write_text("")  # a fresh log per room: the live view counts its errors from the start
+    if not is_loopback(host):
+        say(exposure_banner(host, port, base_url))
+    say(f"Starting the room's engine: {model.name}, {parallel} parallel slots, port {port} ...")
+    started = time.monotonic()
+    engine = start_engine(files, host, port, parallel, model, threads=threads)
+    local = f"http://{url_host(LOOPBACK if host in ('0.0.0.0', '::') else host)}:{port}/v1"
+    info = RoomInfo(os.getpid(), engine.pid, host, port, base_url, local, model.alias, parallel,
+                    str(files.log))  # fmt: skip
+    files.state.write_text(json.dumps(asdict(info)))
+    say(f"Serving {model.name} for {len(roster)} learners at {base_url} "
+        f"(ready in {time.monotonic() - started:.1f} s).")  # fmt: skip
+    if quiet:
+        say(f"Each learner's settings are in {files.learners_csv} (mode 600).")
+    else:
+        say("Each learner sets these two lines in the course's .env (or exports them):")
+        say("\n".join(settings_lines(roster, base_url)))
+        say(f"The same, as a CSV to hand out from: {files.learners_csv} (mode 600).")
+    say("Live view: python -m utils.room watch    Revoke: python -m utils.room revoke NAME")
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        while True:
+            time.sleep(poll)
+            if engine.poll() is not None:
+                raise RoomError(
+                    f"The room's engine stopped unexpectedly (code {engine.returncode}). "
+                    f"See {files.log}, then start the room again."
+                )
+            text = files.learners_csv.read_text() if files.learners_csv.exists() else ""
+            if text == written:
+                continue
+            try:
+                changed = files.learners()
+            except RosterError as error:
+                say(f"learners.csv changed but cannot be read, so nothing changed: {error}")
+                written = text
+                continue
+            gone = sorted({x.name for x in roster} - {x.name for x in changed})
+            new = sorted({x.name for x in changed} - {x.name for x in roster})
+            files.save(changed, base_url)
+            written, roster = files.learners_csv.read_text(), changed
+            restart = time.monotonic()
+            stop_engine(engine, grace=RESTART_GRACE)
+            engine = start_engine(files, host, port, parallel, model, threads=threads)
+            info = RoomInfo(**{**asdict(info), "engine_pid": engine.pid})
+            files.state.write_text(json.dumps(asdict(info)))
+            say(f"Keys changed (revoked: {', '.join(gone) or 'none'}; added: "
+                f"{', '.join(new) or 'none'}); engine restarted in "
+                f"{time.monotonic() - restart:.1f} s.")  # fmt: skip
+    except KeyboardInterrupt:
+        say("Stopping the room.")
+        return 0
+    finally:
+        stop_engine(engine)
+        files.state.unlink(missing_ok=True)
+        files.engine_keys.unlink(missing_ok=True)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)  # at once, even into a pipe: the instructor (or a test) reads it live
+
+
+def _raise_interrupt(number, frame):
+    raise KeyboardInterrupt
