@@ -74,7 +74,7 @@ from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from utils.models import load_models
+from utils.model_table import load_models
 
 PREFIX = "/compatible-mode/v1"
 ERROR_CODE_PAGE = "https://www.alibabacloud.com/help/en/model-studio/error-code"

@@ -6,7 +6,7 @@ import pytest
 
 from tests.model_studio_standin import ModelStudioStandIn
 from tests.scripted_api import completion, scripted_servers
-from utils import models
+from utils import model_table, models
 from utils.pricing import load_prices
 from utils.settings import Secret, Settings
 
@@ -15,7 +15,7 @@ ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 
 
 def test_every_row_says_where_its_numbers_come_from():
-    table = models.load_models()
+    table = model_table.load_models()
     assert table.index.is_unique and SNAPSHOT in table.index
     assert set(table.status) <= {"current", "legacy", "local", "retired"}
     assert table.checked.str.fullmatch(ISO_DATE).all()
@@ -31,23 +31,23 @@ def test_every_row_says_where_its_numbers_come_from():
 
 
 def test_the_snapshot_row_holds_the_documented_limits():
-    info = models.model_info(SNAPSHOT)
+    info = model_table.model_info(SNAPSHOT)
     assert (info["context_window"], info["max_output"]) == (32768, 8192)
-    assert models.rate_limits(SNAPSHOT) == (60, 100000)
-    assert models.rate_limits("qwen-max") == (600, 1000000)
+    assert model_table.rate_limits(SNAPSHOT) == (60, 100000)
+    assert model_table.rate_limits("qwen-max") == (600, 1000000)
     assert (info["logprobs"], info["max_n"], info["json_schema"]) == ("no", 1, "no")
     assert info["status"] == "legacy" and info["use_instead"] == "qwen3-max"
 
 
 def test_unknown_ids_have_no_info_and_no_limits():
-    assert models.model_info("no-such-model") is None and models.model_info(None) is None
-    assert models.rate_limits("no-such-model") == (None, None)
-    assert models.rate_limits("smollm2-135m-instruct") == (None, None)
+    assert model_table.model_info("no-such-model") is None and model_table.model_info(None) is None
+    assert model_table.rate_limits("no-such-model") == (None, None)
+    assert model_table.rate_limits("smollm2-135m-instruct") == (None, None)
 
 
 def test_prices_are_the_priced_rows_of_the_model_table():
     prices = load_prices()
-    table = models.load_models()
+    table = model_table.load_models()
     assert list(prices.index) == list(table.index[table.input_usd_per_million_tokens.notna()])
     assert prices.loc["qwen-max", "source"] == table.loc["qwen-max", "price_source"]
     assert prices.loc["qwen-max", "source_date"] == "2025-04-22"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import openai
 
 from utils.local_model import display_name
+from utils.model_table import rate_limits
+from utils.request_pacing import paced_http_client, spacing_for
 from utils.settings import Settings, load_settings
 
 MAX_RETRIES = 3  # the SDK retries 408/409/429/5xx and connection errors with back-off
@@ -12,27 +14,41 @@ TIMEOUT = openai.Timeout(300.0, connect=5.0)  # long answers on a busy CPU; fail
 
 
 def get_client(settings: Settings | None = None, **options) -> openai.OpenAI:
-    """An ``openai.OpenAI`` client for the course's backend (``options`` go to the SDK)."""
+    """An ``openai.OpenAI`` client for the course's backend (``options`` go to the SDK).
+
+    On DashScope its requests are spaced to the model's published requests per minute
+    (``utils.request_pacing``); pass your own ``http_client=`` to send unpaced.
+    """
     settings = settings or load_settings()
-    return openai.OpenAI(**_client_kwargs(settings, options))
+    return openai.OpenAI(**_client_kwargs(settings, options, asynchronous=False))
 
 
 def get_async_client(settings: Settings | None = None, **options) -> openai.AsyncOpenAI:
     """An ``openai.AsyncOpenAI`` client; use it from one event loop (``await`` in the cell)."""
     settings = settings or load_settings()
-    return openai.AsyncOpenAI(**_client_kwargs(settings, options))
+    return openai.AsyncOpenAI(**_client_kwargs(settings, options, asynchronous=True))
 
 
-def _client_kwargs(settings: Settings, options: dict) -> dict:
+def paced_requests_per_minute(settings: Settings) -> int | None:
+    """The requests per minute the course's clients keep to: DashScope's published limit for
+    the model (``data/models.csv``), or None (not paced) for other backends and unlisted models."""
+    return rate_limits(settings.model)[0] if settings.provider == "dashscope" else None
+
+
+def _client_kwargs(settings: Settings, options: dict, asynchronous: bool) -> dict:
     if settings.base_url is None:
         raise ValueError("These settings have no base_url yet; get them from load_settings().")
-    return {
+    kwargs = {
         "api_key": settings.api_key.reveal(),
         "base_url": settings.base_url,
         "max_retries": MAX_RETRIES,
         "timeout": TIMEOUT,
-        **options,
     }
+    rpm = paced_requests_per_minute(settings)
+    if rpm and "http_client" not in options:
+        spacing = spacing_for(settings.base_url, settings.model, rpm)
+        kwargs["http_client"] = paced_http_client(spacing, asynchronous)
+    return {**kwargs, **options}
 
 
 def describe_backend(settings: Settings | None = None) -> str:
@@ -44,7 +60,9 @@ def describe_backend(settings: Settings | None = None) -> str:
             "Set DASHSCOPE_API_KEY to use Qwen2.5-Max."
         )
     if settings.provider == "dashscope":
-        return f"Using {settings.model} on DashScope at {settings.base_url} ({settings.reason})."
+        rpm = paced_requests_per_minute(settings)
+        paced = f"; requests spaced to its published {rpm} a minute" if rpm else ""
+        return f"Using {settings.model} on DashScope at {settings.base_url} ({settings.reason}{paced})."
     return (
         f"Using {settings.model} on the OpenAI-compatible server at {settings.base_url} "
         f"({settings.reason})."

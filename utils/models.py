@@ -1,16 +1,13 @@
-"""Model ids in one place: limits, prices and status from ``data/models.csv``, and check-models.
+"""check-models: what the endpoint serves, and is the configured model fine (not gone, not legacy)?
 
-Every id the course knows has one row: context window, maximum output, requests and tokens
-per minute, price, whether it offers log-probs, ``n > 1`` and strict JSON schemas, its status
-(``current``, ``legacy``, ``local``) with what to use instead, and where each number comes
-from with the date it was checked. A blank cell means "not checked", never a guess.
+    python -m utils.models
 
-    python -m utils.models      # check-models: what the endpoint serves, and is our model fine?
+The facts it judges by (limits, status, what to use instead) are the model table,
+``utils.model_table``.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +18,7 @@ import pandas as pd
 
 from utils.clients import get_client
 from utils.errors import explain
-from utils.paths import data_dir
+from utils.model_table import load_models, model_info
 from utils.settings import DEFAULT_QWEN_MODEL, ConfigError, Settings, load_settings
 
 REFERENCE_MODEL = DEFAULT_QWEN_MODEL  # the model recordings and lessons compare against
@@ -30,37 +27,6 @@ MODEL_VARIABLE = {  # which setting picks the model, per provider
     "openai-compatible": "OPENAI_MODEL",
     "local": "COOKBOOK_LOCAL_MODEL",
 }
-
-
-def load_models() -> pd.DataFrame:
-    """The model table, indexed by model id (blank cells are NaN)."""
-    table = pd.read_csv(
-        data_dir() / "models.csv",
-        dtype={"limits_source_date": str, "price_source_date": str, "checked": str},
-    )
-    return table.set_index("model")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def model_info(model: str | None) -> dict[str, Any] | None:
-    """``model``'s row as a dict (blank cells are None), or None if the table has no such id."""
-    table = load_models()
-    if model not in table.index:
-        return None
-    return {"model": model, **{k: _plain(v) for k, v in table.loc[model].items()}}
-
-
-def rate_limits(model: str | None) -> tuple[int | None, int | None]:
-    """Published (requests, tokens) per minute for ``model``; None where unknown or unlimited."""
-    info = model_info(model) or {}
-    return info.get("rpm"), info.get("tpm")
 
 
 @dataclass(frozen=True)

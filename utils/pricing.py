@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from utils.models import load_models
+from utils.model_table import load_models
 
 PRICE_COLUMNS = [
     "provider",

@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from utils.models import rate_limits as model_rate_limits  # the table of model facts
+from utils.model_table import rate_limits as model_rate_limits
 
 RATE_LIMITS_PAGE = "https://www.alibabacloud.com/help/en/model-studio/rate-limit"
 
@@ -45,7 +45,7 @@ class RateLimits:
 
 
 def published_limits(model: str | None) -> RateLimits:
-    """The published limits of ``model`` from the course's model table (``utils.models``).
+    """The published limits of ``model`` from the course's model table (``utils.model_table``).
 
     No limit for a model the table does not list (the local one, another server's). Your
     account's limits may differ: pass your own ``RateLimits`` to the runner.
