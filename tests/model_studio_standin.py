@@ -51,6 +51,12 @@ Rules enforced, each re-checked on 2026-11-30 with the page's own "Last Updated"
   exceeded, please increase your quota limit."; with ``per_second=True`` also RPM/60 requests
   per second, "Request rate increased too quickly, ...". The page documents no ``Retry-After``
   header; ``retry_after=`` adds one for tests of clients that honour it.
+* **Batch API**: ``/files`` and ``/batches`` as OpenAI's (Model Studio's Batch API is
+  OpenAI-compatible, https://www.alibabacloud.com/help/en/model-studio/batch-interfaces-compatible-with-openai),
+  served by ``utils.evals.batch_server.LocalBatchAPI``: every line runs on the backend, a few at
+  a time. Batch lines are not counted against the real-time rate limits here (the stand-in's
+  choice: the page was not checked on this point), and the line's model is not checked
+  against the Batch page's list (``utils.evals.batch_model`` picks it).
 
 Not from the documentation (the stand-in's own choices): error ``type``/``code`` strings where
 no example was found, the wording of the ``n``/``logprobs``/``tool_choice`` refusals, and that
@@ -74,6 +80,8 @@ from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from utils.evals.batch_server import LocalBatchAPI
+from utils.loopback_api import Request
 from utils.model_table import load_models
 
 PREFIX = "/compatible-mode/v1"
@@ -238,12 +246,14 @@ class ModelStudioStandIn:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}{PREFIX}"
+        self.batch = LocalBatchAPI(backend_url)  # files and batches; lines go to the backend
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         """Stop serving and free the port."""
         self._server.shutdown()
         self._server.server_close()
+        self.batch.close()
 
     def __enter__(self) -> ModelStudioStandIn:
         return self
@@ -265,6 +275,8 @@ class ModelStudioStandIn:
                 return self._send_json(handler, 200, self._model(path.rsplit("/", 1)[1]))
             if method == "POST" and path == f"{PREFIX}/chat/completions":
                 return self._chat(handler, raw)
+            if path.startswith((f"{PREFIX}/files", f"{PREFIX}/batches")):
+                return self._batch_api(handler, method, path, raw)
             raise Refusal(404, f"Not found: {method} {path}", "invalid_request_error", "InvalidURL")
         except ClientGone:  # nobody is waiting for an answer
             handler.close_connection = True
@@ -275,11 +287,19 @@ class ModelStudioStandIn:
                 headers["retry-after"] = f"{self.retry_after:g}"
             self._send_json(handler, refusal.status, refusal.body(), headers)
 
-    def _send_json(self, handler, status: int, body: dict, headers: dict | None = None) -> None:
-        data = json.dumps(body).encode()
+    def _batch_api(self, handler, method: str, path: str, raw: bytes) -> None:
+        headers = {name.lower(): value for name, value in handler.headers.items()}
+        answer = self.batch.respond(Request(method, "/v1" + path[len(PREFIX) :], headers, raw))
+        if isinstance(answer.body, bytes):  # a file's content
+            return self._send_json(handler, answer.status, answer.body, content_type="application/octet-stream")
+        self._send_json(handler, answer.status, answer.body)
+
+    def _send_json(self, handler, status: int, body: dict | bytes, headers: dict | None = None,
+                   content_type: str = "application/json") -> None:  # fmt: skip
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
         try:
             handler.send_response(status)
-            handler.send_header("content-type", "application/json")
+            handler.send_header("content-type", content_type)
             handler.send_header("content-length", str(len(data)))
             for name, value in (headers or {}).items():
                 handler.send_header(name, value)

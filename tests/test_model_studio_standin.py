@@ -241,6 +241,20 @@ def test_tokens_per_minute(standin, clock):
     client(standin).chat.completions.create(model=SNAPSHOT, messages=HI)
 
 
+def test_the_batch_api_runs_every_line_on_the_backend_outside_the_rate_limit(standin, backend, tmp_path):
+    from tests.test_batch import requests_for, round_trip
+    from utils.evals import read_batch_output, write_batch_file
+
+    path = write_batch_file(requests_for(["one", "two"] * 40, model="qwen-max"), tmp_path / "in.jsonl")
+    batch = round_trip(client(standin), path)  # 80 lines: more than a minute's 60 requests
+    assert (batch.status, batch.request_counts.completed) == ("completed", 80)
+    output = tmp_path / "out.jsonl"
+    client(standin).files.content(batch.output_file_id).write_to_file(output)
+    assert len(read_batch_output(output)) == 80 and len(backend.received) == 80
+    with pytest.raises(openai.AuthenticationError):  # the key is checked here too
+        client(standin, key="sk-wrong").batches.retrieve(batch.id)
+
+
 def test_limits_are_per_model(standin):
     standin.limits[SNAPSHOT].rpm = 1
     client(standin).chat.completions.create(model=SNAPSHOT, messages=HI)
