@@ -213,11 +213,11 @@ def _free_port() -> int:
 class RoomProcess:
     """``python -m utils.room start`` run for real, its output read line by line."""
 
-    def __init__(self, folder: Path, *args: str):
+    def __init__(self, folder: Path, *args: str, **popen):
         self.folder = folder
         self.process = subprocess.Popen(
             [sys.executable, "-m", "utils.room", "--dir", str(folder), "start", *args],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen,
         )  # fmt: skip
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
@@ -431,6 +431,20 @@ def test_ctrl_c_stops_the_room_and_its_engine(room):
     assert room.files.learners_csv.exists()  # the handout survives for the next start
     time.sleep(0.2)
     assert not Path(f"/proc/{engine}").exists()
+
+
+def test_ctrl_c_stops_a_room_started_with_sigint_ignored(tmp_path):
+    # a shell's `cmd &` starts it so; Python then never raises KeyboardInterrupt by itself
+    ignore = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731
+    room = RoomProcess(tmp_path, "--learners", "1", "--parallel", "1", "--port", str(_free_port()),
+                       preexec_fn=ignore)  # fmt: skip
+    try:
+        room.wait_for("Live view:")
+        assert room.stop() == 0
+    finally:
+        if room.process.poll() is None:
+            room.process.kill()
+            room.process.wait()
 
 
 def test_a_busy_port_says_which_to_use(tmp_path):

@@ -262,6 +262,9 @@ def run(files: RoomFiles, learners: int, host: str, port: int, parallel: int, th
         say(f"The same, as a CSV to hand out from: {files.learners_csv} (mode 600).")
     say("Live view: python -m utils.room watch    Revoke: python -m utils.room revoke NAME")
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Ctrl-C stops the room even when it was started with SIGINT ignored (a shell's `&` does
+    # that, and Python then never turns SIGINT into KeyboardInterrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while True:
             time.sleep(poll)
