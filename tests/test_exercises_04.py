@@ -107,51 +107,37 @@ def test_loop_check_explains_common_mistakes():
         messages.append({"role": "user", "content": "again"})
         return tool_loop(client, model, messages[:1], toolbox, max_steps)
 
-    def first_call_only(client, model, messages, toolbox, max_steps=4):
-        messages = list(messages)
-        for _ in range(max_steps):
-            message = (
-                client.chat.completions.create(
-                    model=model, messages=messages, tools=toolbox.schemas()
-                )
-                .choices[0]
-                .message
-            )
-            if not message.tool_calls:
-                return message.content
-            calls = [call.model_dump() for call in message.tool_calls]
-            messages.append({"role": "assistant", "content": "", "tool_calls": calls})
-            call = message.tool_calls[0]  # the other calls of the turn are never answered
-            messages.append(
-                toolbox.execute(call.id, call.function.name, call.function.arguments).message()
-            )
-        return None
+    def loop_answering(answer_turn):
+        """A tool loop whose tool messages for each turn come from ``answer_turn``."""
 
-    def raises_on_errors(client, model, messages, toolbox, max_steps=4):
-        messages = list(messages)
-        for _ in range(max_steps):
-            message = (
-                client.chat.completions.create(
+        def loop(client, model, messages, toolbox, max_steps=4):
+            messages = list(messages)
+            for _ in range(max_steps):
+                reply = client.chat.completions.create(
                     model=model, messages=messages, tools=toolbox.schemas()
                 )
-                .choices[0]
-                .message
-            )
-            if not message.tool_calls:
-                return message.content
-            messages.append(
-                {
-                    "role": "assistant",
-                    "content": "",
-                    "tool_calls": [c.model_dump() for c in message.tool_calls],
-                }
-            )
-            for call in message.tool_calls:
-                result = toolbox.execute(call.id, call.function.name, call.function.arguments)
-                if not result.ok:
-                    raise RuntimeError(result.content)
-                messages.append(result.message())
-        return None
+                message = reply.choices[0].message
+                if not message.tool_calls:
+                    return message.content
+                calls = [call.model_dump() for call in message.tool_calls]
+                messages.append({"role": "assistant", "content": "", "tool_calls": calls})
+                messages.extend(answer_turn(toolbox, message.tool_calls))
+            return None
+
+        return loop
+
+    def first_only(toolbox, calls):  # the other calls of the turn are never answered
+        call = calls[0]
+        return [toolbox.execute(call.id, call.function.name, call.function.arguments).message()]
+
+    def raising(toolbox, calls):
+        results = [toolbox.execute(c.id, c.function.name, c.function.arguments) for c in calls]
+        for result in results:
+            if not result.ok:
+                raise RuntimeError(result.content)
+        return [result.message() for result in results]
+
+    first_call_only, raises_on_errors = loop_answering(first_only), loop_answering(raising)
 
     def no_step_limit(client, model, messages, toolbox, max_steps=4):
         return tool_loop(client, model, messages, toolbox, max_steps=5)  # ignores max_steps
