@@ -146,6 +146,17 @@ def test_unreadable_and_failed_judgements_are_counted(scripted_api):
     assert bias["readable"] == 2 and bias["unreadable"] == 4
 
 
+def test_judge_pairs_can_hide_its_progress_bar(scripted_api, capsys):
+    bodies = []
+    api = scripted_api(lambda body: (bodies.append(body), (200, completion("[[A>B]]")))[1])
+    pairs = pd.DataFrame({"question": ["q"], "answer_a": ["x"], "answer_b": ["y"]})
+    asyncio.run(judge_pairs(pairs, client=api.client(), model="judge"))
+    assert "requests" in capsys.readouterr().err
+    judged = asyncio.run(judge_pairs(pairs, client=api.client(), model="judge", progress=False))
+    assert "requests" not in capsys.readouterr().err
+    assert list(judged["outcome"]) == ["tie"] and all("progress" not in b for b in bodies)
+
+
 def test_judge_pairs_needs_the_columns():
     with pytest.raises(ValueError, match="answer_b"):
         asyncio.run(

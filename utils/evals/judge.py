@@ -154,12 +154,14 @@ async def judge_pairs(
     prompt: JudgePrompt = ARENA_HARD_STYLE,
     cache: ResponseCache | None = None,
     concurrency: int = 4,
+    progress: bool = True,
     **params,
 ) -> pd.DataFrame:
     """Judge every row (``question``, ``answer_a``, ``answer_b``) in both orders with the runner.
 
     Returns ``pairs`` with ``verdict_ab``, ``verdict_ba``, ``outcome``, ``error`` and the
-    judge's replies ``text_ab`` and ``text_ba`` added.
+    judge's replies ``text_ab`` and ``text_ba`` added. ``progress=False`` hides the runner's
+    progress bar.
     """
     missing = {"question", "answer_a", "answer_b"} - set(pairs.columns)
     if missing:
@@ -174,7 +176,7 @@ async def judge_pairs(
         for row in pairs.itertuples()
         for first, second in ((row.answer_a, row.answer_b), (row.answer_b, row.answer_a))
     ]
-    outcomes = await run(requests, client, cache=cache, concurrency=concurrency)
+    outcomes = await run(requests, client, cache=cache, concurrency=concurrency, progress=progress)
     first, second = outcomes[0::2], outcomes[1::2]
     verdicts_ab = [parse_verdict(o.text, prompt) for o in first]
     verdicts_ba = [parse_verdict(o.text, prompt) for o in second]
