@@ -255,12 +255,13 @@ def load_evaluations(suffix: str = QWEN25_MAX) -> pd.DataFrame:
     text), ``total_score``, ``criteria`` (a list of ``(criterion, met)``) and ``output``. A few
     answers were never judged upstream: they have no row here.
     """
-    outputs = load_outputs(suffix)
+    answers: dict[tuple[str, str], list[tuple[int, str | None]]] = {}
+    for row in load_outputs(suffix).itertuples():
+        answers.setdefault((row.prompt_id, row.llm), []).append((row.sample, row.output))
     rows = []
     for prompt_id, by_model in _read("detailed_evaluations", suffix).items():
         for llm, judged in by_model.items():
-            mine = outputs[(outputs.prompt_id == prompt_id) & (outputs.llm == llm)]
-            unused = list(zip(mine["sample"], mine["output"], strict=True))
+            unused = list(answers.get((prompt_id, llm), []))
             for evaluation in judged:
                 text = evaluation["original_response"]
                 match = next((pair for pair in unused if pair[1] == text), None)
