@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 
+from utils import livebench
 from utils.evals import cohen_kappa, combine_verdicts, parse_verdict
 from utils.evals.judge import battles_from_verdicts, verdicts_from_battles
 from utils.evals.ranking import arena_hard_scores
@@ -62,9 +63,26 @@ def test_cache_key_check():
     assert "another model" in nb05.check_cache_key(messages_only).message
 
 
-def test_verdict_and_combine_checks_accept_the_library():
-    assert nb07.check_verdict_parser(parse_verdict).solved
-    assert nb07.check_combine(combine_verdicts).solved
+LABELS = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
+SCORE = {"A>>B": 2, "A>B": 1, "A=B": 0, "B>A": -1, "B>>A": -2}
+
+
+def own_parse(reply):
+    found = {label.replace(" ", "") for label in re.findall(r"\[\[(.*?)\]\]", reply or "")}
+    found &= set(LABELS)
+    return found.pop() if len(found) == 1 else None
+
+
+def own_combine(ab, ba):
+    if ab is None or ba is None:
+        return None
+    total = SCORE[ab] - SCORE[ba]
+    return "model_a" if total > 0 else "model_b" if total < 0 else "tie"
+
+
+def test_verdict_and_combine_checks_accept_own_work():
+    assert nb07.check_verdict_parser(own_parse).solved
+    assert nb07.check_combine(own_combine).solved
     first_label = nb07.check_verdict_parser(
         lambda t: (re.findall(r"\[\[(.*?)\]\]", t) or [None])[0]
     )
@@ -73,6 +91,21 @@ def test_verdict_and_combine_checks_accept_the_library():
         lambda ab, ba: None if not (ab and ba) else "model_a" if ab[0] == ba[0] == "A" else "tie"
     )
     assert not no_swap.solved
+
+
+def test_verdict_and_combine_checks_refuse_the_course_helpers():
+    for cheat in (parse_verdict, lambda reply: parse_verdict(reply)):
+        result = nb07.check_verdict_parser(cheat)
+        assert not result.solved and "parse_verdict" in result.message
+    for cheat in (combine_verdicts, lambda ab, ba: combine_verdicts(ab, ba)):
+        result = nb07.check_combine(cheat)
+        assert not result.solved and "combine_verdicts" in result.message
+
+
+def test_verdict_and_combine_checks_refuse_a_constant():
+    assert not nb07.check_verdict_parser(lambda reply: None).solved
+    assert not nb07.check_verdict_parser(lambda reply: "A>B").solved
+    assert not nb07.check_combine(lambda ab, ba: "model_a").solved
 
 
 def test_checks_say_how_many_are_wrong_not_which():
@@ -170,6 +203,72 @@ def test_mini_project_rubric_names_what_is_missing():
     assert "0 of 6" in nb07.check_judge_validation({}).message
 
 
+COURSE_READING = {  # the solution notebook's verdicts on audit_sample("exercise")
+    ("dsv3", "ball_and_bat_modified", 2): [False, False],
+    ("qwenmax", "ball_and_bat_modified", 2): [False, False],
+    ("dsv3", "feathers_or_steel", 0): [True],
+    ("qwenmax", "feathers_or_steel", 2): [True],
+    ("dsv3", "riddle_tall_when_young", 2): [False, False],
+    ("qwenmax", "riddle_tall_when_young", 1): [False, False],
+    ("dsv3", "river_crossing_even_simpler", 1): [True, True],
+    ("qwenmax", "river_crossing_even_simpler", 0): [True, False],
+}
+
+
+def audit_report(verdicts, seed=1):
+    sample = nb07.audit_sample("exercise")
+    ours = [verdicts[key] for key in nb07.audit_keys(sample)]
+    theirs = list(sample["judge"])
+    kappa = cohen_kappa(sum(ours, []), sum(theirs, []))
+    return {
+        "verdicts": verdicts,
+        "kappa": kappa,
+        "interval": nb07.audit_kappa_interval(ours, theirs, seed=seed),
+    }
+
+
+def test_audit_samples_are_disjoint_and_pair_the_two_judged_models():
+    lesson, exercise = nb07.audit_sample("lesson"), nb07.audit_sample("exercise")
+    assert lesson.equals(nb07.audit_sample("lesson"))  # the same draw every time
+    assert not set(lesson["prompt_id"]) & set(exercise["prompt_id"])
+    for sample in (lesson, exercise):
+        assert len(sample) == 8 and sample["prompt_id"].nunique() == 4
+        assert (
+            sample.groupby("prompt_id")["file"].apply(sorted) == [["dsv3", "qwenmax"]] * 4
+        ).all()
+        assert sample["output"].str.len().max() <= nb07.AUDIT_MAX_CHARS
+    assert set(nb07.audit_keys(exercise)) == set(COURSE_READING)
+    assert all(v == [None] * len(v) for v in nb07.audit_template(exercise).values())
+
+
+def test_audit_check_accepts_a_reading_with_its_own_bootstrap():
+    result = nb07.check_audit(audit_report(COURSE_READING))
+    assert result.solved and "14 verdicts" in result.message
+
+
+def test_audit_check_refuses_the_obvious_cheats():
+    sample = nb07.audit_sample("exercise")
+    judge = dict(zip(nb07.audit_keys(sample), sample["judge"], strict=True))
+    copied = nb07.check_audit(audit_report(judge))
+    assert not copied.solved and "the judge's, verdict for verdict" in copied.message
+    constant = {key: [False] * len(v) for key, v in judge.items()}
+    result = nb07.check_audit(audit_report(constant))
+    assert not result.solved and "not all the same" in result.message
+    template = nb07.check_audit({"verdicts": nb07.audit_template(sample), "kappa": None})
+    assert template.message.startswith("0 of 5")
+    printed = audit_report(COURSE_READING) | {"kappa": 0.85}  # the lesson's printed kappa
+    assert "Cohen's kappa between" in nb07.check_audit(printed).message
+    for interval in ((-1.0, 1.0), (0.0, 0.0)):
+        wide = audit_report(COURSE_READING) | {"interval": interval}
+        assert "bootstrap interval" in nb07.check_audit(wide).message
+    missing = dict(list(COURSE_READING.items())[:-1])
+    assert (
+        "every criterion"
+        in nb07.check_audit(audit_report(COURSE_READING) | {"verdicts": missing}).message
+    )
+    assert not nb07.check_audit("my verdicts").solved
+
+
 def test_precision_checks():
     assert nb08.check_half_width(lambda p, n: 1.96 * math.sqrt(p * (1 - p) / n)).solved
     wrong = nb08.check_half_width(lambda p, n: math.sqrt(p * (1 - p) / n))
@@ -179,9 +278,52 @@ def test_precision_checks():
     assert not nb08.check_questions_needed(lambda h, p: (1.96 / h) ** 2 * p * (1 - p)).solved
 
 
-def test_biggest_gap_check():
-    assert nb08.check_biggest_gap(("Qwen2.5-72B (base)", "MBPP", 12.1)).solved
-    assert "not the largest" in nb08.check_biggest_gap(("Qwen2.5-72B (base)", "BBH", 6.5)).message
-    assert "tuple" in nb08.check_biggest_gap("MBPP").message
-    near = nb08.check_biggest_gap(("Qwen2.5-72B (base)", "MBPP", 10.0)).message
-    assert "not 10.0" in near and "12.1" not in near
+def test_precision_checks_refuse_the_obvious_cheats():
+    from utils.evals import wilson_ci
+
+    assert not nb08.check_half_width(lambda p, n: 0.07).solved  # a printed half-width
+    wilson = nb08.check_half_width(
+        lambda p, n: (lambda lo, hi: (hi - lo) / 2)(*wilson_ci(round(p * n), n))
+    )
+    assert not wilson.solved  # the Wilson helper is not the normal approximation
+    assert not nb08.check_questions_needed(lambda h, p: 7_000).solved
+
+
+def livebench_answer(pair=("qwen2.5-max", "deepseek-v3-0324"), seed=3, draws=2000):
+    table = livebench.load_table("2025_04_25")
+    categories = livebench.load_categories("2025_04_25")
+    by_task = table.loc[pair[0]] - table.loc[pair[1]]
+    groups = [by_task[tasks].to_numpy() for tasks in categories.values()]
+    gap = float(np.mean([g.mean() for g in groups]))
+    rng = np.random.default_rng(seed)
+    boots = [np.mean([rng.choice(g, len(g)).mean() for g in groups]) for _ in range(draws)]
+    low, high = np.percentile(boots, [2.5, 97.5])
+    return gap, float(low), float(high)
+
+
+def test_livebench_interval_check_accepts_any_seed():
+    for seed in (0, 3, 11):
+        result = nb08.check_livebench_interval(livebench_answer(seed=seed))
+        assert result.solved and "includes zero" in result.message
+
+
+def test_livebench_interval_check_refuses_the_obvious_cheats():
+    gap, low, high = livebench_answer()
+    assert "tuple of three" in nb08.check_livebench_interval((0.0, 0.0)).message
+    assert not nb08.check_livebench_interval((0.0, 0.0, 0.0)).solved  # the template
+    # the lesson's printed pair (qwen2.5-max vs deepseek-v3 on 2024-11-25) is another gap
+    lesson = livebench.global_average(
+        livebench.category_averages(
+            livebench.load_table("2024_11_25"), livebench.load_categories("2024_11_25")
+        )
+    )
+    copied = lesson["qwen2.5-max"] - lesson["deepseek-v3"]
+    assert "not the difference" in nb08.check_livebench_interval((copied, -1.3, 5.1)).message
+    # the helper's global averages give the gap but no interval
+    assert "interval" in nb08.check_livebench_interval((gap, gap, gap)).message
+    assert "interval" in nb08.check_livebench_interval((gap, -50.0, 50.0)).message
+    by_task_mean = float(
+        (livebench.load_table("2025_04_25").loc["qwen2.5-max"]
+         - livebench.load_table("2025_04_25").loc["deepseek-v3-0324"]).mean()
+    )  # fmt: skip
+    assert "not the difference" in nb08.check_livebench_interval((by_task_mean, low, high)).message

@@ -1,5 +1,6 @@
-"""Self-checks and hints for notebook 07 (LLM-as-judge), and the labelled pairs of its
-mini-project. A check says how many cases are wrong, never which: the answers stay yours."""
+"""Self-checks and hints for notebook 07 (LLM-as-judge), the answers its judge audit reads,
+and the labelled pairs of its mini-project. A check says how many cases are wrong, never
+which: the answers stay yours."""
 
 from __future__ import annotations
 
@@ -10,8 +11,14 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from utils import misguided_attention
 from utils.datasets import load_gsm8k
-from utils.evals.judge import battles_from_verdicts, combine_verdicts, verdicts_from_battles
+from utils.evals.judge import (
+    battles_from_verdicts,
+    combine_verdicts,
+    parse_verdict,
+    verdicts_from_battles,
+)
 from utils.evals.ranking import arena_hard_scores
 from utils.evals.reported import load_arena_hard_battles
 from utils.evals.stats import cohen_kappa
@@ -43,6 +50,7 @@ COMBINE_CASES = [
 ]
 
 BASELINE = "claude-3-haiku-20240307"  # the baseline of the stored Arena-Hard battles
+HELPERS = {"parse_verdict": parse_verdict, "combine_verdicts": combine_verdicts}
 USABLE_KAPPA = 0.6  # the mini-project's bar: the interval's lower end ("substantial" agreement)
 USABLE_UNREADABLE = 0.1  # ... and at most this share of unreadable outcomes
 
@@ -63,11 +71,21 @@ hint = hint_printer(
         3: [
             "verdicts_from_battles(battles) gives one row per question and contestant with "
             "both verdicts; game 1 (the baseline shown first) is verdict_ab.",
-            "Blank out game 2 (verdict_ba = None), turn the rest back into battles with "
-            "battles_from_verdicts (strong verdicts still count 3 times), and score them with "
-            "arena_hard_scores(...)['score'].",
+            "Keep only game 1's verdict of every pair, turn the verdicts back into battles the "
+            "Arena-Hard way (a strong verdict still counts three times), and score those "
+            "battles as section 3 does.",
         ],
         4: [
+            "Read each answer to its end before you decide: a criterion is met only if the "
+            "answer's own words meet it. A hedge (two answers offered) is a judgement call; "
+            "decide, and note why.",
+            "Line your verdicts and the judge's up in the same order (answer by answer, "
+            "criterion by criterion) and compute kappa on the two flat lists.",
+            "For the interval, resample whole answers with replacement (their criteria travel "
+            "together), recompute kappa on each resample, and take the 2.5th and 97.5th "
+            "percentiles, ignoring resamples where kappa is undefined.",
+        ],
+        5: [
             "judged = await judge_pairs(pairs, client=async_client, model=settings.model, "
             "cache=cache, max_tokens=...) judges both orders. Its 'outcome' is None where a "
             "verdict was unreadable.",
@@ -85,9 +103,27 @@ def _wrong(count: int, total: int, what: str) -> Check:
     return not_yet(f"{count} of {total} {what} wrong; test your function on your own cases.")
 
 
+def _calls_helper(function: Callable, name: str) -> bool:
+    """Whether ``function`` is the course's helper ``name`` or calls it by that name."""
+    if function is HELPERS[name]:
+        return True
+    code = getattr(function, "__code__", None)
+    return code is not None and name in code.co_names
+
+
+def _own_work(function: Callable, name: str) -> Check | None:
+    if _calls_helper(function, name):
+        return not_yet(
+            f"that is the course's `{name}` doing the work; the exercise is to write it yourself."
+        )
+    return None
+
+
 @guarded
 def check_verdict_parser(parse: Callable[[str], str | None]) -> Check:
     """Exercise 1: ``parse(reply)`` reads the verdict label, or None when there is no single one."""
+    if (cheat := _own_work(parse, "parse_verdict")) is not None:
+        return cheat
     return check_cases(
         parse,
         [((text,), expected) for text, expected in JUDGE_REPLIES],
@@ -100,6 +136,8 @@ def check_verdict_parser(parse: Callable[[str], str | None]) -> Check:
 @guarded
 def check_combine(combine: Callable[[str | None, str | None], str | None]) -> Check:
     """Exercise 2: ``combine(verdict_ab, verdict_ba)`` undoes the swap and adds both orders."""
+    if (cheat := _own_work(combine, "combine_verdicts")) is not None:
+        return cheat
     return check_cases(
         combine,
         [((ab, ba), expected) for ab, ba, expected in COMBINE_CASES],
@@ -252,4 +290,137 @@ def check_judge_validation(report: dict) -> Check:
         f"all {len(met)} rubric points met. Your judge: kappa {report['kappa']:.2f} "
         f"(95% interval {low:.2f} to {high:.2f}), {report['unreadable']} of "
         f"{len(report['judged'])} outcomes unreadable: {verdict}."
+    )
+
+
+# The judge audit (section 6 and exercise 4): Qwen2.5-Max's and DeepSeek-V3's published
+# MisguidedAttention answers, with the published judges' verdicts on every criterion.
+
+AUDIT_FILES = ("qwenmax", "dsv3")  # judged by llama-3.3-70b-instruct and by phi-4
+AUDIT_MAX_CHARS = 1200  # prompts whose answers are all this short: readable in a lesson
+AUDIT_PROMPTS = 4  # per part; each prompt gives one answer of each model
+AUDIT_TOLERANCE = 0.15  # how far an interval's ends may be from the check's own bootstrap
+
+
+def audit_sample(part: str = "lesson") -> pd.DataFrame:
+    """The answers to audit: ``part`` "lesson" (section 6) or "exercise" (exercise 4).
+
+    Four prompts drawn at random (seed 0) from those whose answers are all short, the
+    exercise's from the prompts the lesson did not draw, and for each prompt one judged answer
+    of each model in ``AUDIT_FILES``, also at random. Columns ``file, prompt_id, llm, sample,
+    output, total_score`` and ``judge``, the judge's verdicts in criterion order.
+    """
+    if part not in ("lesson", "exercise"):
+        raise ValueError("part must be 'lesson' or 'exercise'")
+    judged = pd.concat(
+        [misguided_attention.load_evaluations(f).assign(file=f) for f in AUDIT_FILES]
+    )
+    longest = judged.groupby("prompt_id")["output"].apply(lambda s: s.str.len().max())
+    pool = sorted(longest[longest <= AUDIT_MAX_CHARS].index)
+    rng = np.random.default_rng(0)
+    lesson = rng.choice(pool, AUDIT_PROMPTS, replace=False)
+    rest = [p for p in pool if p not in lesson]
+    prompts = lesson if part == "lesson" else rng.choice(rest, AUDIT_PROMPTS, replace=False)
+    chosen = judged[judged["prompt_id"].isin(prompts)]
+    sample = chosen.groupby(["prompt_id", "file"]).sample(1, random_state=0)
+    sample = sample.assign(judge=sample["criteria"].map(lambda c: [met for _, met in c]))
+    columns = ["file", "prompt_id", "llm", "sample", "output", "total_score", "judge"]
+    return sample[columns].reset_index(drop=True)
+
+
+def audit_keys(sample: pd.DataFrame) -> list[tuple[str, str, int]]:
+    """``(file, prompt_id, sample)`` of each answer, the keys of a verdicts dict."""
+    return list(zip(sample["file"], sample["prompt_id"], sample["sample"].map(int), strict=True))
+
+
+def audit_template(sample: pd.DataFrame) -> dict[tuple[str, str, int], list]:
+    """A verdicts dict to fill in: one ``None`` per criterion of each answer."""
+    return {key: [None] * len(judge) for key, judge in zip(audit_keys(sample), sample["judge"], strict=True)}  # fmt: skip
+
+
+def audit_kappa_interval(
+    mine: list[list[bool]], judge: list[list[bool]], draws: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """A 95% bootstrap interval for kappa, resampling whole answers (lists of verdicts)."""
+    rng = np.random.default_rng(seed)
+    kappas = []
+    for _ in range(draws):
+        picked = rng.integers(0, len(mine), size=len(mine))
+        flat_mine = [v for i in picked for v in mine[i]]
+        flat_judge = [v for i in picked for v in judge[i]]
+        kappas.append(cohen_kappa(flat_mine, flat_judge))
+    low, high = np.nanpercentile(kappas, [2.5, 97.5])
+    return float(low), float(high)
+
+
+AUDIT_RUBRIC = {
+    "complete": "report['verdicts'] has a True/False verdict for every criterion of every "
+    "answer of audit_sample('exercise') (start from audit_template)",
+    "read": "your verdicts are not all the same (the answers differ)",
+    "own": "your verdicts are yours, not the judge's copied",
+    "kappa": "report['kappa'] is Cohen's kappa between your verdicts and the judge's",
+    "interval": "report['interval'] is a 95% bootstrap interval (low, high) around kappa, "
+    "from resampled answers",
+}
+
+
+def _audit_rubric(report: dict) -> dict[str, bool]:
+    met = dict.fromkeys(AUDIT_RUBRIC, False)
+    sample = audit_sample("exercise")
+    verdicts = report.get("verdicts")
+    if not isinstance(verdicts, dict) or set(verdicts) != set(audit_keys(sample)):
+        return met
+    judge = list(sample["judge"])
+    mine = [verdicts[key] for key in audit_keys(sample)]
+    shaped = all(
+        isinstance(v, list | tuple) and len(v) == len(j) and all(isinstance(x, bool) for x in v)
+        for v, j in zip(mine, judge, strict=True)
+    )
+    if not shaped:
+        return met
+    met["complete"] = True
+    mine = [list(v) for v in mine]
+    flat_mine = [x for v in mine for x in v]
+    flat_judge = [x for v in judge for x in v]
+    met["read"] = len(set(flat_mine)) == 2
+    met["own"] = flat_mine != flat_judge
+    kappa = cohen_kappa(flat_mine, flat_judge)
+    given = report.get("kappa")
+    met["kappa"] = (
+        isinstance(given, int | float)
+        and not isinstance(given, bool)
+        and not math.isnan(kappa)
+        and math.isclose(given, kappa, abs_tol=1e-9)
+    )
+    interval = report.get("interval")
+    if met["kappa"] and isinstance(interval, tuple | list) and len(interval) == 2:
+        low, high = (float(x) for x in interval)
+        ref_low, ref_high = audit_kappa_interval(mine, judge)
+        met["interval"] = (
+            -1 <= low <= kappa + 1e-9 <= high + 2e-9 <= 1 + 2e-9
+            and abs(low - ref_low) <= AUDIT_TOLERANCE
+            and abs(high - ref_high) <= AUDIT_TOLERANCE
+        )
+    return met
+
+
+@guarded
+def check_audit(report: dict) -> Check:
+    """Exercise 4: audit the published judges on ``audit_sample("exercise")`` (five points)."""
+    if not isinstance(report, dict):
+        return not_yet("report must be a dict with verdicts, kappa and interval.")
+    met = _audit_rubric(report)
+    if met["complete"] and not met["own"]:
+        return not_yet(
+            "your verdicts are the judge's, verdict for verdict. Read the answers again: in at "
+            "least one of them the answer's own words contradict the judge."
+        )
+    if not all(met.values()):
+        missing = "; ".join(AUDIT_RUBRIC[point] for point, ok in met.items() if not ok)
+        return not_yet(f"{sum(met.values())} of {len(met)} points met. Still to do: {missing}.")
+    low, high = report["interval"]
+    return solved(
+        f"your audit: kappa {report['kappa']:.2f} against the published judges (95% interval "
+        f"{low:.2f} to {high:.2f}) on {sum(len(v) for v in report['verdicts'].values())} "
+        "verdicts. An interval this wide is what a sample this small can say."
     )
