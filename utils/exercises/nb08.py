@@ -4,29 +4,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import cache
 
-from utils.datasets import load_reported_benchmarks
-from utils.evals.reported import source_disagreements
+import numpy as np
+
+from utils import livebench
 from utils.exercises import Check, check_cases, close_to, guarded, hint_printer, not_yet, solved
 
 Z95 = 1.959963984540054  # the 97.5th percentile of the standard normal distribution
+RELEASE = "2025_04_25"  # exercise 3: LiveBench's release with both rows
+PAIR = ("qwen2.5-max", "deepseek-v3-0324")
+INTERVAL_TOLERANCE = 0.35  # points: how far a learner's bootstrap may land from the check's
 
 hint = hint_printer(
     {
         1: [
             "The standard error of an accuracy p measured on n questions is sqrt(p * (1 - p) / n).",
-            "A 95% interval reaches about 1.96 standard errors either side: "
-            "1.96 * math.sqrt(p * (1 - p) / n).",
+            "A 95% interval reaches about 1.96 standard errors either side of p; the half-width "
+            "is that distance.",
         ],
         2: [
-            "Solve 1.96 * sqrt(p * (1 - p) / n) <= half_width for n.",
-            "n = (1.96 / half_width) ** 2 * p * (1 - p), rounded up with math.ceil.",
+            "Set the half-width formula of exercise 1 equal to the precision you want.",
+            "Solve it for n (square both sides), and round up: a fraction of a question is not "
+            "a question.",
         ],
         3: [
-            "Rows that appear twice have the same model and benchmark: "
-            "base[base.duplicated(['model', 'benchmark'], keep=False)].",
-            "Group them by ['model', 'benchmark'], take max - min of 'score' per group, and "
-            "pick the largest with idxmax().",
+            "load_table and load_categories from utils.livebench, with the release "
+            f"'{RELEASE}'; the gap per task is one row minus the other.",
+            "The global gap is the mean over categories of each category's mean task gap. For "
+            "the interval, repeat that with each category's tasks drawn with replacement, many "
+            "times, and take the 2.5th and 97.5th percentiles.",
         ],
     }
 )
@@ -54,21 +61,48 @@ def check_questions_needed(questions_needed: Callable[[float, float], int]) -> C
         questions_needed,
         [((w, p), math.ceil((Z95 / w) ** 2 * p * (1 - p))) for w, p in cases],
         "±1 point at 76% needs about 7,000 questions; ±0.2 points, about 175,000.",
-        same=lambda got, expected: isinstance(got, int) and abs(got - expected) <= max(1, 0.002 * expected),
+        same=lambda got, expected: (
+            isinstance(got, int) and abs(got - expected) <= max(1, 0.002 * expected)
+        ),
         what="answers (a whole number of questions each)",
         reveal=False,
     )
 
 
+@cache
+def _livebench_gap(draws: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    table = livebench.load_table(RELEASE)
+    by_task = table.loc[PAIR[0]] - table.loc[PAIR[1]]
+    groups = [by_task[tasks].to_numpy() for tasks in livebench.load_categories(RELEASE).values()]
+    gap = float(np.mean([g.mean() for g in groups]))
+    rng = np.random.default_rng(seed)
+    resampled = [np.mean([rng.choice(g, len(g)).mean() for g in groups]) for _ in range(draws)]
+    low, high = np.percentile(resampled, [2.5, 97.5])
+    return gap, float(low), float(high)
+
+
 @guarded
-def check_biggest_gap(answer: tuple) -> Check:
-    """Exercise 3: ``answer = (model, benchmark, gap)`` for the largest disagreement in base.csv."""
-    top = source_disagreements(load_reported_benchmarks("base")).iloc[0]
-    if not isinstance(answer, tuple) or len(answer) != 3:
-        return not_yet("answer must be a tuple (model, benchmark, gap).")
-    model, benchmark, gap = answer
-    if (model, benchmark) != (top["model"], top["benchmark"]):
-        return not_yet(f"{model} on {benchmark} is not the largest disagreement; compute all gaps.")
-    if not math.isclose(abs(gap), abs(top["gap"]), abs_tol=0.05):
-        return not_yet(f"right pair, but the gap is not {gap} points; subtract the two scores.")
-    return solved(f"{model} on {benchmark}: the two sources differ by {abs(top['gap'])} points.")
+def check_livebench_interval(answer: tuple) -> Check:
+    """Exercise 3: ``answer = (gap, low, high)`` for qwen2.5-max minus deepseek-v3-0324."""
+    if not (
+        isinstance(answer, tuple)
+        and len(answer) == 3
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in answer)
+    ):
+        return not_yet("answer must be a tuple of three numbers (gap, low, high), in points.")
+    gap, low, high = (float(x) for x in answer)
+    truth, true_low, true_high = _livebench_gap()  # computed once, then cached
+    if not math.isclose(gap, truth, abs_tol=0.01):
+        return not_yet(
+            "the gap is not the difference of the two global averages (mean of category means) "
+            f"of {PAIR[0]} and {PAIR[1]} in release {RELEASE}."
+        )
+    if not low <= gap <= high:
+        return not_yet("the interval must contain the gap.")
+    if abs(low - true_low) > INTERVAL_TOLERANCE or abs(high - true_high) > INTERVAL_TOLERANCE:
+        return not_yet(
+            "right gap, but the interval is not what resampling tasks within each category "
+            "gives (resample every category's tasks, 2,000 draws or more)."
+        )
+    verdict = "excludes" if low > 0 or high < 0 else "includes"
+    return solved(f"{PAIR[0]} minus {PAIR[1]}: {gap:+.2f} points; the interval {verdict} zero.")
