@@ -110,11 +110,6 @@ def qwen25_max_answers(paths) -> set[tuple]:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 20: the lessons are being given Qwen2.5-Max's answers; drop this mark "
-    "when they show 15 (strict: it fails once they do, so the mark cannot be forgotten)",
-)
 def test_a_learner_sees_at_least_15_real_qwen25_max_answers():
     assert len(qwen25_max_answers(LESSONS)) >= 15
 
