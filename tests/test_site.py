@@ -42,6 +42,8 @@ PAGE_FACTS = """() => ({
     headerLinks: [...document.querySelectorAll('.lesson-header a')].map(a => [a.innerText, a.href]),
     repository: document.querySelector('a.btn-source-repository-button')?.href ?? null,
     launch: [...document.querySelectorAll('.dropdown-launch-buttons a')].map(a => a.href),
+    formulas: document.querySelectorAll('.math').length,
+    untypeset: [...document.querySelectorAll('.math')].filter(m => !m.querySelector('mjx-container')).length,
     progress: [...document.querySelectorAll('progress')].map(p => [p.value, p.max]),
     widgetText: [...document.querySelectorAll('.cell_output .site-widget')].map(o => o.innerText).join('\\n'),
     navigation: [...document.querySelectorAll('.bd-sidenav')].map(n => [
@@ -115,6 +117,7 @@ def visits(built, base_url, browser_page) -> dict[str, dict]:
         if name.startswith("_static/") or name == "index.html":
             continue  # the theme's template fragments; a redirect to README.html
         page.goto(f"{base_url}/{name}", wait_until="load")
+        page.evaluate("() => window.MathJax?.startup?.promise")  # formulas typeset
         facts[name] = page.evaluate(PAGE_FACTS)
     page.wait_for_load_state("networkidle")  # the last page's late requests are checked too
     return facts
@@ -212,6 +215,12 @@ def test_progress_bars_show_their_final_state(visits):
     for name, values in bars.items():
         assert all(value == maximum > 0 for value, maximum in values), (name, values)
         assert not re.search(r"(?<![\d.])0%", visits[name]["widgetText"]), name
+
+
+def test_formulas_are_typeset_by_the_bundled_mathjax(visits):
+    assert sum(f["formulas"] for f in visits.values()) > 0
+    untypeset = {name: f["untypeset"] for name, f in visits.items() if f["untypeset"]}
+    assert not untypeset, untypeset
 
 
 def test_launch_buttons_come_from_the_repository_in_pyproject(visits):

@@ -17,6 +17,7 @@ from tools import course, site, site_notebook
 from tools.site_notebook import WIDGET_STATE, WIDGET_VIEW
 
 ROOT = Path(__file__).resolve().parent.parent
+CONF = ROOT / "docs" / "site" / "conf.py"
 
 
 def _model(name: str, **state) -> dict:
@@ -107,6 +108,10 @@ def test_the_committed_widgets_are_all_drawn():
         ),
         ("log: /home/alice/.cache/x.log", "log: ~/.cache/x.log"),
         ("/Users/bob/course", "~/course"),
+        (
+            "see https://example.org/root/page and /srv/home/x",
+            "see https://example.org/root/page and /srv/home/x",
+        ),
         ("C:\\Users\\bob\\course", "~\\course"),
         (
             "/tmp/tmp4nqyp1lo/precious.txt and /rooted/x",
@@ -185,7 +190,7 @@ def test_every_launch_link_is_built_from_the_one_setting(repo_copy):
     original = course.repository()
     pyproject.write_text(pyproject.read_text().replace(original, "someone/fork"))
     lesson = course.notebook_paths()[3]
-    config = runpy.run_path(str(ROOT / "docs" / "site" / "conf.py"))
+    config = runpy.run_path(str(CONF))
     built = {
         "colab badge and site button": course.colab_url(lesson),
         "binder badge and site button": course.binder_url(lesson),
@@ -200,6 +205,18 @@ def test_every_launch_link_is_built_from_the_one_setting(repo_copy):
     for where, text in built.items():
         assert "someone/fork" in text and original not in text, where
     assert config["html_theme_options"]["launch_buttons"]["colab_url"]  # the theme's buttons are on
+
+
+def test_the_not_yet_published_note_goes_once_the_course_is_published(repo_copy):
+    assert not course.published()  # until then every page says the links lead nowhere
+    assert (
+        course.repository_url() in runpy.run_path(str(CONF))["html_theme_options"]["announcement"]
+    )
+    pyproject = repo_copy / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("published = false", "published = true"))
+    assert course.published()
+    assert runpy.run_path(str(CONF))["html_theme_options"]["announcement"] == ""
+    assert "not published" not in site.launch_markdown()
 
 
 def test_links_to_folders_point_at_the_repository():

@@ -41,11 +41,20 @@ class NotebookInfo:
     run_seconds: float | None
 
 
+def _pyproject() -> dict:
+    with open(repo_root() / "pyproject.toml", "rb") as handle:
+        return tomllib.load(handle)
+
+
 def repository() -> str:
     """The GitHub ``owner/name`` slug every badge and the Colab cell point at."""
-    with open(repo_root() / "pyproject.toml", "rb") as handle:
-        url = tomllib.load(handle)["project"]["urls"]["Repository"]
+    url = _pyproject()["project"]["urls"]["Repository"]
     return url.removeprefix("https://github.com/").strip("/")
+
+
+def published() -> bool:
+    """Whether the course is published at that repository (``[tool.cookbook] published``)."""
+    return bool(_pyproject().get("tool", {}).get("cookbook", {}).get("published", False))
 
 
 def repository_url() -> str:

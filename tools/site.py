@@ -61,7 +61,8 @@ def launch_markdown() -> str:
     """README's launch badges as text links (no images fetched from badge services)."""
     first = course.notebook_paths()[0]
     links = " · ".join(f"[{name}]({url})" for name, url in course.launch_urls(first).items())
-    return f"**Start the first lesson:** {links} (see the note at the top of the page)"
+    note = "" if course.published() else " (not published yet: see the note at the top)"
+    return f"**Start the first lesson:** {links}{note}"
 
 
 def home_markdown(readme: str) -> str:

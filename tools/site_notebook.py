@@ -20,8 +20,9 @@ from tools import course
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 STATIC_NOTE = "Saved state of an interactive widget: run the notebook to use it."
-_HOME = re.compile(
-    r"/root(?=/)|/home/[^/\s'\"]+|/Users/[^/\s'\"]+|[A-Z]:\\\\?Users\\\\?[^\\\s'\"]+"
+_HOME = re.compile(  # not inside a URL or a longer path (…/x/root/…)
+    r"(?<![\w./~])(?:/root(?=/)|/home/[^/\s'\"]+|/Users/[^/\s'\"]+)"
+    r"|(?<!\w)[A-Z]:\\\\?Users\\\\?[^\\\s'\"]+"
 )
 _TAGS = re.compile(r"<[^>]+>")
 _LAYOUT_CSS = {  # ipywidgets Layout traits kept on the page (the others do not change the look)

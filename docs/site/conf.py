@@ -22,7 +22,6 @@ exclude_patterns = ["_build"]
 extensions = ["myst_nb", "tools.site"]
 nb_execution_mode = "off"  # the committed outputs, from a real run
 nb_ipywidgets_js = {}  # widgets are drawn from their saved state (tools/site_notebook.py)
-nb_output_stderr = "show"
 myst_enable_extensions = ["dollarmath", "colon_fence"]
 myst_heading_anchors = 3  # GitHub's #section links in README and the guides
 
@@ -44,7 +43,7 @@ html_theme_options = {
         "binderhub_url": "https://mybinder.org",
         "notebook_interface": "jupyterlab",
     },
-    "announcement": site.unpublished_note(),
+    "announcement": "" if course.published() else site.unpublished_note(),
     "show_toc_level": 2,
     "navbar_persistent": [],  # the sidebar has the search box
 }
