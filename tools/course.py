@@ -169,7 +169,7 @@ def readme_badges() -> str:
     return f"{badges} [![Open in GitHub Codespaces]({codespaces})]({codespaces_url()})"
 
 
-def _replace_block(text: str, start: str, end: str, content: str) -> str:
+def replace_block(text: str, start: str, end: str, content: str) -> str:
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
         raise ValueError(f"README.md lacks the markers {start!r} ... {end!r}")
@@ -177,8 +177,8 @@ def _replace_block(text: str, start: str, end: str, content: str) -> str:
 
 
 def _synced_readme(text: str) -> str:
-    text = _replace_block(text, README_BADGES_START, README_BADGES_END, readme_badges())
-    return _replace_block(text, TABLE_START, TABLE_END, readme_table())
+    text = replace_block(text, README_BADGES_START, README_BADGES_END, readme_badges())
+    return replace_block(text, TABLE_START, TABLE_END, readme_table())
 
 
 def _synced_notebook(path: Path) -> dict:

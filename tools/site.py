@@ -67,7 +67,7 @@ def launch_markdown() -> str:
 
 def home_markdown(readme: str) -> str:
     """README.md as the home page: launch links instead of badges, and the site's contents."""
-    readme = course._replace_block(
+    readme = course.replace_block(
         readme, course.README_BADGES_START, course.README_BADGES_END, launch_markdown()
     )
 
