@@ -102,7 +102,7 @@ def _source_read(app, docname: str, source: list[str]) -> None:
         source[0] = folder_links(home_markdown(source[0]), repo_root() / "README.md")
     elif not docname.startswith("notebooks/"):
         source[0] = folder_links(source[0], repo_root() / f"{docname}.md")
-    elif docname.startswith("notebooks/"):
+    else:
         path = repo_root() / f"{docname}.ipynb"
         notebook = site_notebook.for_site(json.loads(source[0]), path)
         source[0] = json.dumps(notebook)
@@ -111,7 +111,7 @@ def _source_read(app, docname: str, source: list[str]) -> None:
 def _mathjax_dir() -> Path:
     spec = importlib.util.find_spec("sphinx-mathjax-offline")  # its folder name has dashes
     if spec is None or spec.origin is None:
-        raise ModuleNotFoundError("sphinx-mathjax-offline is missing: run `make setup-test`")
+        raise ModuleNotFoundError("sphinx-mathjax-offline is missing: run `make site`")
     return Path(spec.origin).parent / "static" / "mathjax"
 
 
@@ -158,4 +158,6 @@ def build(outdir: Path | str = BUILD_DIR) -> None:
 
 
 if __name__ == "__main__":
-    build(*sys.argv[1:2])
+    outdir = (sys.argv[1:2] or [BUILD_DIR])[0]
+    build(outdir)
+    print(f"Built the site in {outdir}; to read it: python3 -m http.server -d {outdir}")

@@ -29,7 +29,6 @@ html_theme = "sphinx_book_theme"
 html_title = "Qwen2.5-Max cookbook"
 html_static_path = [str(Path(__file__).parent / "_static")]
 html_css_files = ["course.css"]
-html_last_updated_fmt = None
 html_show_sourcelink = False
 html_copy_source = False  # the committed .ipynb files are on the repository, not here
 html_theme_options = {
