@@ -23,10 +23,26 @@ from utils.evals.reported import (  # noqa: E402
 )
 
 
-def test_source_kind():
-    assert source_kind("NOT FOUND in stored sources (blog image only)") == "not transcribed"
-    assert source_kind("github:x/y LLM_BENCHMARKS.md (secondary; snapshot)") == "secondary"
-    assert source_kind("github:deepseek-ai/DeepSeek-V3@06dbd30 README.md") == "primary"
+def test_source_kind_says_who_ran_the_number():
+    deepseek = "github:deepseek-ai/DeepSeek-V3@06dbd30 README.md (= arXiv 2412.19437 tables)"
+    assert source_kind("DeepSeek-V3", deepseek) == "its makers"
+    assert source_kind("Claude-3.5-Sonnet-1022", deepseek) == "a competitor (DeepSeek)"
+    assert source_kind("Llama-3.1-405B", "arXiv 2412.15115 Table 6") == "a competitor (Qwen)"
+    assert source_kind("Qwen2.5-72B", "arXiv 2412.15115 Table 6") == "its makers"
+    assert source_kind("Unknown-7B", deepseek) == "a competitor (DeepSeek)"
+    assert source_kind("Qwen2.5-Max", "NOT FOUND: image only") == "not found"
+    compiled = "github:x/y LLM_BENCHMARKS.md (secondary); also deepseek-ai/DeepSeek-V3"
+    assert source_kind("GPT-4o", compiled) == "third-party compilation"  # only the first part
+    livebench = "github:LiveBench/livebench.github.io@4bf96c8 public/table_2025_04_25.csv"
+    assert source_kind("Qwen2.5-Max", livebench) == "a third party's own run (LiveBench)"
+
+
+def test_source_kind_puts_no_committed_row_in_the_wrong_class():
+    rows = pd.concat([load_reported_benchmarks("instruct"), load_reported_benchmarks("base")])
+    kinds = {(m, source_kind(m, s)) for m, s in zip(rows["model"], rows["source"], strict=True)}
+    assert ("GPT-4o-2024-08-06", "third-party compilation") in kinds
+    assert not any(k == "its makers" for m, k in kinds if m.startswith(("Claude", "GPT", "Llama")))
+    assert {k for m, k in kinds if m == "Qwen2.5-Max"} == {"not found", "third-party compilation"}
 
 
 def test_disagreements_pair_up_rows_listed_twice():

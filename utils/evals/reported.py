@@ -56,13 +56,48 @@ def load_arena_hard_leaderboard() -> pd.DataFrame:
     return table.set_index("model")[["score", "low", "high", "avg_tokens"]]
 
 
-def source_kind(source: str) -> str:
-    """``"not transcribed"``, ``"secondary"`` or ``"primary"`` for a row's ``source`` note."""
-    if "NOT FOUND" in source:
-        return "not transcribed"
-    if "secondary" in source:
-        return "secondary"
-    return "primary"
+MAKERS = {
+    "Qwen": "Qwen",
+    "DeepSeek": "DeepSeek",
+    "Llama": "Meta",
+    "Claude": "Anthropic",
+    "GPT": "OpenAI",
+}
+PUBLISHERS = {  # a source's words -> who published the number there
+    "deepseek-ai/DeepSeek-V3": "DeepSeek",
+    "arXiv 2412.19437": "DeepSeek",
+    "arXiv 2412.15115": "Qwen",
+    "QwenLM/": "Qwen",
+    "meta-llama/": "Meta",
+}
+EVALUATORS = {  # third parties that run a benchmark themselves and publish every model's result
+    "LiveBench/": "LiveBench",
+    "cpldcpu/MisguidedAttention": "MisguidedAttention",
+    "pfnet-research/pfgen-bench": "pfgen-bench",
+    "lmarena/arena-hard-auto": "Arena-Hard",
+}
+
+
+def source_kind(model: str, source: str) -> str:
+    """Who ran the number in a row's ``source`` note, for ``model``.
+
+    ``"its makers"``, ``"a competitor (X)"`` (another model's makers, in their own report),
+    ``"a third party's own run (X)"`` (a benchmark's maintainers running every model),
+    ``"third-party compilation"`` (copied from somewhere) or ``"not found"``. Only the first
+    part of the note (up to the first ";") counts: that is where the number was read; later
+    parts are cross-checks.
+    """
+    if source.startswith("NOT FOUND"):
+        return "not found"
+    first = source.split(";")[0]
+    evaluator = next((who for key, who in EVALUATORS.items() if key in first), None)
+    if evaluator is not None:
+        return f"a third party's own run ({evaluator})"
+    publisher = next((who for key, who in PUBLISHERS.items() if key in first), None)
+    if publisher is None:
+        return "third-party compilation"
+    maker = next((who for prefix, who in MAKERS.items() if model.startswith(prefix)), None)
+    return "its makers" if publisher == maker else f"a competitor ({publisher})"
 
 
 def source_disagreements(reported: pd.DataFrame) -> pd.DataFrame:
