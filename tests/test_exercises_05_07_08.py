@@ -327,3 +327,50 @@ def test_livebench_interval_check_refuses_the_obvious_cheats():
          - livebench.load_table("2025_04_25").loc["deepseek-v3-0324"]).mean()
     )  # fmt: skip
     assert "not the difference" in nb08.check_livebench_interval((by_task_mean, low, high)).message
+
+
+def own_row(**changes):
+    table = livebench.load_table("2025_04_25")
+    categories = livebench.load_categories("2025_04_25")
+    means = [table.loc["qwen2.5-max", tasks].mean() for tasks in categories.values()]
+    row = {
+        "model": "Qwen2.5-Max",
+        "benchmark": "LiveBench (release 2025-04-25)",
+        "score": round(float(np.mean(means)), 2),
+        "source": f"github:{livebench.UPSTREAM}@{livebench.UPSTREAM_COMMIT[:7]} "
+        "public/table_2025_04_25.csv: mean of the six category means, computed here",
+    }
+    return row | changes
+
+
+def test_new_row_check_accepts_a_traceable_row():
+    result = nb08.check_new_row(own_row())
+    assert result.solved and "third party's own run (LiveBench)" in result.message
+    full_commit = own_row(source=own_row()["source"].replace("4bf96c8", livebench.UPSTREAM_COMMIT))
+    assert nb08.check_new_row(full_commit).solved
+
+
+def test_new_row_check_refuses_the_obvious_cheats():
+    template = {
+        "model": "Qwen2.5-Max",
+        "benchmark": "LiveBench",
+        "score": None,
+        "source": "NOT FOUND",
+    }
+    assert nb08.check_new_row(template).message.startswith("1 of 5")
+    older = livebench.global_average(
+        livebench.category_averages(
+            livebench.load_table("2024_11_25"), livebench.load_categories("2024_11_25")
+        )
+    )["qwen2.5-max"]  # printed in the lesson: the other release's number
+    assert "global average" in nb08.check_new_row(own_row(score=round(older, 2))).message
+    assert "not plain" in nb08.check_new_row(own_row(benchmark="LiveBench")).message
+    no_commit = own_row(source="LiveBench's leaderboard, table_2025_04_25.csv, mean of means")
+    assert "at its commit" in nb08.check_new_row(no_commit).message
+    wrong_commit = own_row(source=own_row()["source"].replace("4bf96c8", "1234567"))
+    assert not nb08.check_new_row(wrong_commit).solved
+    copied = own_row(source="github:x/y LLM_BENCHMARKS.md; " + own_row()["source"])
+    result = nb08.check_new_row(copied)  # a compilation first, LiveBench only as a cross-check
+    assert not result.solved and "third party's own run" in result.message
+    assert not nb08.check_new_row(own_row(model="qwen2.5-max")).solved
+    assert not nb08.check_new_row("LiveBench 60.03").solved

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from functools import cache
 
 import numpy as np
 
 from utils import livebench
+from utils.evals.reported import source_kind
 from utils.exercises import Check, check_cases, close_to, guarded, hint_printer, not_yet, solved
 
 Z95 = 1.959963984540054  # the 97.5th percentile of the standard normal distribution
 RELEASE = "2025_04_25"  # exercise 3: LiveBench's release with both rows
 PAIR = ("qwen2.5-max", "deepseek-v3-0324")
 INTERVAL_TOLERANCE = 0.35  # points: how far a learner's bootstrap may land from the check's
+ROW_MODEL = "Qwen2.5-Max"  # exercise 4: the row to add, Qwen2.5-Max on LiveBench's RELEASE
 
 hint = hint_printer(
     {
@@ -34,6 +37,16 @@ hint = hint_printer(
             "The global gap is the mean over categories of each category's mean task gap. For "
             "the interval, repeat that with each category's tasks drawn with replacement, many "
             "times, and take the 2.5th and 97.5th percentiles.",
+        ],
+        4: [
+            f"The score is qwen2.5-max's global average in release '{RELEASE}', computed as "
+            "section 4 computes it for the older release.",
+            "A source a reader can follow names the repository at its commit "
+            "(utils.livebench.UPSTREAM and UPSTREAM_COMMIT), the file, and how the number was "
+            "computed from it; that comes first, before any ';'.",
+            "Give the benchmark a name that carries the release, so that no one reads it as the "
+            "announcement's LiveBench column, then ask source_kind who ran your row: a third "
+            "party's own run, not a compilation.",
         ],
     }
 )
@@ -106,3 +119,58 @@ def check_livebench_interval(answer: tuple) -> Check:
         )
     verdict = "excludes" if low > 0 or high < 0 else "includes"
     return solved(f"{PAIR[0]} minus {PAIR[1]}: {gap:+.2f} points; the interval {verdict} zero.")
+
+
+def _release_average(model: str = "qwen2.5-max") -> float:
+    table = livebench.load_table(RELEASE)
+    by_category = livebench.category_averages(table, livebench.load_categories(RELEASE))
+    return float(livebench.global_average(by_category)[model])
+
+
+ROW_RUBRIC = {
+    "row": f"new_row is a dict with model '{ROW_MODEL}', benchmark, score and source",
+    "score": f"score is qwen2.5-max's global average in LiveBench's {RELEASE} release",
+    "label": "benchmark names LiveBench and the release (2025-04-25), not plain 'LiveBench'",
+    "source": "source names LiveBench/livebench.github.io at its commit, the table's file, "
+    "and how the number was computed (a mean or an average)",
+    "kind": "source_kind(model, source) says a third party's own run (LiveBench)",
+}
+
+
+def _row_rubric(row: dict) -> dict[str, bool]:
+    met = dict.fromkeys(ROW_RUBRIC, False)
+    keys = {"model", "benchmark", "score", "source"}
+    if not (isinstance(row, dict) and keys <= set(row) and row["model"] == ROW_MODEL):
+        return met
+    met["row"] = True
+    score, benchmark, source = row["score"], str(row["benchmark"]), str(row["source"])
+    met["score"] = (
+        isinstance(score, int | float)
+        and not isinstance(score, bool)
+        and math.isclose(score, _release_average(), abs_tol=0.05)
+    )
+    met["label"] = "LiveBench" in benchmark and bool(re.search(r"2025[-_ ]?04[-_ ]?25", benchmark))
+    first = source.split(";")[0]
+    commit = re.search(re.escape(livebench.UPSTREAM) + r"@([0-9a-f]{7,40})", first)
+    met["source"] = (
+        commit is not None
+        and livebench.UPSTREAM_COMMIT.startswith(commit.group(1))
+        and f"table_{RELEASE}.csv" in first
+        and bool(re.search(r"\b(mean|average)", first, re.IGNORECASE))
+    )
+    met["kind"] = source_kind(ROW_MODEL, source) == "a third party's own run (LiveBench)"
+    return met
+
+
+@guarded
+def check_new_row(row: dict) -> Check:
+    """Exercise 4: ``row`` adds Qwen2.5-Max's LiveBench global average, with its source."""
+    met = _row_rubric(row)
+    if not all(met.values()):
+        missing = "; ".join(ROW_RUBRIC[point] for point, ok in met.items() if not ok)
+        return not_yet(f"{sum(met.values())} of {len(met)} points met. Still to do: {missing}.")
+    return solved(
+        f"{row['benchmark']}: {row['score']}, {source_kind(ROW_MODEL, row['source'])}. A reader "
+        "can open that file at that commit and recompute it, which no number in the "
+        "announcement's figure allows."
+    )
