@@ -155,11 +155,12 @@ def thinking_request(
     if budget is not None:
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
             raise ThinkingError(
-                f"thinking_budget must be a whole number of tokens >= 1, not {budget!r}."
+                f"thinking_budget must be a whole number of tokens >= 1, not {budget!r}. What "
+                "to do: pass an int such as 200, or None for the model's default."
             )
         if not enable:
             raise ThinkingError(
-                "A thinking_budget with enable=False means nothing: drop one of them."
+                "A thinking_budget with enable=False means nothing. What to do: drop one of them."
             )
         if facts.budget == "ignored":
             raise ThinkingError(
