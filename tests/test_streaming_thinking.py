@@ -124,3 +124,16 @@ def test_think_aloud_streams_both_phases_from_the_local_model(local_settings):
     thought = usage.completion_tokens_details.reasoning_tokens
     assert 1 <= thought <= 6  # the budget caps the thoughts
     assert 1 <= usage.completion_tokens - thought <= 4  # max_tokens caps the answer
+
+
+def test_the_widget_keeps_the_thoughts_folded_and_times_both_phases():
+    from utils.widgets import ThinkingView
+
+    view = ThinkingView()
+    assert "run this cell" in repr(view)
+    result = view.stream(slow(STREAM), started=time.perf_counter())
+    assert view.fold.selected_index is None  # folded until the learner opens it
+    assert "28 characters" in view.fold.get_title(0) and "compare tenths." in view.thoughts.value
+    assert "9.8 is larger." in view.answer.value and "▌" not in view.answer.value
+    assert "first thought" in view.status.value and "first answer token" in view.status.value
+    assert result.reasoning_tokens == 6 and "Thoughts folded" in repr(view)
