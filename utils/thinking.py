@@ -24,12 +24,9 @@ from __future__ import annotations
 import csv
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from utils.paths import data_dir
-
-if TYPE_CHECKING:
-    from utils.settings import Settings
 
 TABLE = "thinking_models.csv"
 MODES = ("never", "hybrid", "always")
@@ -217,8 +214,9 @@ def assistant_turn(
     return message
 
 
-def thinking_model_for(settings: Settings) -> str:
-    """The thinking model these settings reach, or ``ThinkingUnavailable`` saying how to get one."""
+def thinking_model_for(settings: Any) -> str:
+    """The thinking model ``settings`` (a ``utils.settings.Settings``; not imported here, as
+    settings imports this module) reach, or ``ThinkingUnavailable`` saying how to get one."""
     model = getattr(settings, "thinking_model", None)
     if model:
         return model
