@@ -3,7 +3,13 @@
 import pytest
 
 from utils.rlhf import expected_best_of_n
-from utils.test_time_compute import draw, expected_majority, majority, majority_correct
+from utils.test_time_compute import (
+    draw,
+    draw_all,
+    expected_majority,
+    majority,
+    majority_correct,
+)
 
 
 def test_the_majority_ignores_unreadable_answers_and_keeps_ties():
@@ -46,3 +52,31 @@ def test_draw_asks_the_local_model_k_times_with_repeatable_seeds(local_settings)
     assert once == twice  # the same seed draws the same answer
     with pytest.raises(ValueError):
         draw(messages, k=0)
+
+
+def test_draw_all_pools_every_question_and_keeps_each_one_s_samples_apart(local_settings):
+    questions = {
+        (a, b): [{"role": "user", "content": f"What is {a} + {b}? Answer with the number only."}]
+        for a, b in [(2, 2), (5, 3)]
+    }
+    drawn = draw_all(questions, k=2, max_tokens=6, temperature=0, seed=1)
+    assert list(drawn) == list(questions) and all(len(s) == 2 for s in drawn.values())
+    alone = draw(questions[(5, 3)], k=2, max_tokens=6, temperature=0, seed=3)
+    assert [s.text for s in drawn[(5, 3)]] == [
+        s.text for s in alone
+    ]  # the second question's seeds are 1 + 1·2 = 3 and 4: the same seeds, the same answers
+
+
+def test_each_question_gets_its_own_seeds(monkeypatch):
+    import utils.test_time_compute as ttc
+
+    seeds = []
+
+    def fake(messages, max_tokens, temperature, seed):
+        seeds.append((messages[0]["content"], seed))
+        return ttc.Sample(str(seed), 1, 1)
+
+    monkeypatch.setattr(ttc, "_sample", fake)
+    drawn = ttc.draw_all({"a": [{"content": "a"}], "b": [{"content": "b"}]}, k=3, seed=10)
+    assert sorted(seeds) == [("a", 10), ("a", 11), ("a", 12), ("b", 13), ("b", 14), ("b", 15)]
+    assert [s.text for s in drawn["b"]] == ["13", "14", "15"]  # in seed order

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations
@@ -35,6 +35,49 @@ class Sample:
     prompt_tokens: int
 
 
+def _sample(messages: list[dict], max_tokens: int, temperature: float, seed: int) -> Sample:
+    body = {
+        "messages": messages,
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+        "seed": seed,
+    }
+    answer = local_model.request("/v1/chat/completions", body)
+    usage = answer.get("usage") or {}
+    return Sample(
+        answer["choices"][0]["message"]["content"] or "",
+        int(usage.get("completion_tokens", 0)),
+        int(usage.get("prompt_tokens", 0)),
+    )
+
+
+def draw_all(
+    questions: Mapping[Hashable, list[dict]],
+    k: int,
+    max_tokens: int = 12,
+    temperature: float = 0.7,
+    seed: int = 0,
+    workers: int = 4,
+) -> dict[Hashable, list[Sample]]:
+    """``k`` answers of the local model to each question's messages, all sent through one pool
+    of ``workers``; by question, in seed order.
+
+    Question ``i`` (in the mapping's order) gets seeds ``seed + i·k`` … ``seed + i·k + k − 1``:
+    its own seeds, so sample ``j`` of one question is not tied to sample ``j`` of the next.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    jobs = [(key, i * k + offset) for i, key in enumerate(questions) for offset in range(k)]
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+        drawn = pool.map(
+            lambda job: _sample(questions[job[0]], max_tokens, temperature, seed + job[1]), jobs
+        )
+        answers: dict[Hashable, list[Sample]] = {key: [] for key in questions}
+        for (key, _), sample in zip(jobs, drawn, strict=True):
+            answers[key].append(sample)
+    return answers
+
+
 def draw(
     messages: list[dict],
     k: int,
@@ -44,24 +87,7 @@ def draw(
     workers: int = 4,
 ) -> list[Sample]:
     """``k`` answers of the local model to ``messages``, seeds ``seed`` … ``seed + k − 1``."""
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-
-    def one(offset: int) -> Sample:
-        body = {
-            "messages": messages, "max_tokens": max_tokens, "temperature": temperature,
-            "seed": seed + offset,
-        }  # fmt: skip
-        answer = local_model.request("/v1/chat/completions", body)
-        usage = answer.get("usage") or {}
-        return Sample(
-            answer["choices"][0]["message"]["content"] or "",
-            int(usage.get("completion_tokens", 0)),
-            int(usage.get("prompt_tokens", 0)),
-        )
-
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, k))) as pool:
-        return list(pool.map(one, range(k)))
+    return draw_all({0: messages}, k, max_tokens, temperature, seed, workers)[0]
 
 
 def majority(answers: Sequence[float | None]) -> list[float]:
