@@ -58,7 +58,29 @@ Rules enforced, each re-checked on 2026-11-30 with the page's own "Last Updated"
   choice: the page was not checked on this point), and the line's model is not checked
   against the Batch page's list (``utils.evals.batch_model`` picks it).
 
-Not from the documentation (the stand-in's own choices): error ``type``/``code`` strings where
+* **Thinking** (lesson 12; the facts and their pages are in ``data/thinking_models.csv``, read
+  2026-12-07): ``enable_thinking`` and ``thinking_budget`` (in the body, where the SDK's
+  ``extra_body`` puts them). A hybrid model thinks by its table default unless told; an
+  ``always`` model thinks whatever it is told. A thinking stream sends ``delta.reasoning_content``
+  chunks first, then ``delta.content``, and its usage has
+  ``completion_tokens_details.reasoning_tokens`` (part of ``completion_tokens``).
+  ``thinking_budget`` caps the thoughts where the table says it is honoured (dropped where
+  ignored); without one the stand-in thinks at most ``thinking_default`` tokens (256; its
+  choice: the local model is slow; Model Studio's default is the model's maximum). 400
+  ``invalid_parameter_error``: a thinking call that is not streamed, "parameter.enable_thinking
+  must be set to false for non-streaming calls" (hybrid; the body public bug reports show) or
+  "This model only support stream mode, please enable the stream parameter to access the
+  model." (always; the error-code page); thinking with ``response_format``, "Json mode response
+  is not supported when enable_thinking is true" (the body a public error report shows; the
+  structured-output page lists thinking models for JSON in non-thinking mode only). The
+  thoughts are played by the local model asked to reason first (``utils.think_aloud``), so
+  they are a tiny model's chain of thought, not a trained thinker's. Thoughts sent back in the
+  history (``reasoning_content`` on an assistant message) are dropped before the model.
+
+Not from the documentation (the stand-in's own choices): ``enable_thinking=true`` on a model
+that cannot think (qwen-max) gets 400 (the pages read do not say what Model Studio does: it may
+ignore it), as do thinking with partial mode (documented as non-thinking only) and thinking
+with tools (not played here); the wording of those refusals; error ``type``/``code`` strings where
 no example was found, the wording of the ``n``/``logprobs``/``tool_choice`` refusals, and that
 parameters Model Studio does not document (``min_p``, ``logit_bias``, ...) are dropped.
 """
@@ -80,13 +102,19 @@ from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+import openai
+
 from utils.evals.batch_server import LocalBatchAPI
 from utils.loopback_api import Request
 from utils.model_table import load_models
+from utils.think_aloud import think_aloud_stream
+from utils.thinking import thinking_facts
 
 PREFIX = "/compatible-mode/v1"
 ERROR_CODE_PAGE = "https://www.alibabacloud.com/help/en/model-studio/error-code"
 IMPLICIT_CACHE_MINIMUM = 256
+THINKING_DEFAULT = 256  # tokens of thoughts when no thinking_budget is sent (the stand-in's choice)
+THINKING_ANSWER_DEFAULT = 512  # answer tokens of a thinking call without max_tokens (likewise)
 FORWARDED = (  # parameters Model Studio documents for chat completions, passed to the backend
     "temperature", "top_p", "top_k", "presence_penalty", "frequency_penalty", "max_tokens",
     "stop", "seed", "stream", "tools", "response_format",
@@ -94,6 +122,7 @@ FORWARDED = (  # parameters Model Studio documents for chat completions, passed 
 ACCEPTED = {  # every parameter it reads; the others are dropped (Model Studio documents none of them)
     *FORWARDED, "model", "messages", "stream_options", "tool_choice", "parallel_tool_calls", "n",
     "logprobs", "top_logprobs", "max_completion_tokens", "repetition_penalty",
+    "enable_thinking", "thinking_budget",
 }  # fmt: skip
 
 
@@ -153,6 +182,7 @@ class ModelLimits:
         self.logprobs = row.get("logprobs") == "yes"
         self.max_n = _limit(row.get("max_n"))
         self.json_schema = row.get("json_schema") == "yes"
+        self.thinking = thinking_facts(model)  # None: the thinking table does not know it
 
 
 def model_studio_limits() -> dict[str, ModelLimits]:
@@ -218,6 +248,7 @@ class ModelStudioStandIn:
         per_second: bool = False,
         retry_after: float | None = None,
         strict: bool = True,
+        thinking_default: int = THINKING_DEFAULT,
     ) -> None:
         known = model_studio_limits()
         self.limits = {m: known.get(m) or ModelLimits(m, {}) for m in (models or known)}
@@ -227,6 +258,7 @@ class ModelStudioStandIn:
         self.api_key = api_key or "sk-" + secrets.token_hex(16)
         self.limiter = RateLimiter(clock, per_second)
         self.retry_after, self.strict = retry_after, strict
+        self.thinking_default = thinking_default  # tokens of thoughts when no budget is sent
         self.requests: list[dict] = []  # every chat request answered: body and what was dropped
         self.refusals: Counter = Counter()  # (status, code) of every request refused
         standin = self
@@ -360,6 +392,7 @@ class ModelStudioStandIn:
             )
         self._check_format(body, messages, limits)
         self._check_tools(body)
+        dropped += self._check_thinking(body, limits)
         return dropped
 
     def _check_format(self, body: dict, messages: list, limits: ModelLimits) -> None:
@@ -375,6 +408,53 @@ class ModelStudioStandIn:
                     "'messages' must contain the word 'json' in some form, to use "
                     "'response_format' of type 'json_object'."
                 )
+
+    @staticmethod
+    def thinks(body: dict, limits: ModelLimits) -> bool:
+        """Whether this request makes the model think (its switch, else the model's default)."""
+        facts = limits.thinking
+        if facts is None or not facts.can_think:
+            return False
+        if facts.thinking == "always" or body.get("enable_thinking") is None:
+            return facts.thinks_by_default
+        return bool(body["enable_thinking"])
+
+    def _check_thinking(self, body: dict, limits: ModelLimits) -> list[str]:
+        """Refuse what a thinking call may not combine; return the thinking parameters dropped."""
+        enable, budget = body.get("enable_thinking"), body.get("thinking_budget")
+        if enable is not None and not isinstance(enable, bool):
+            raise _bad(f"enable_thinking must be true or false, got {json.dumps(enable)}.")
+        facts = limits.thinking
+        if enable and (facts is None or not facts.can_think):
+            raise _bad(
+                f"The model {limits.model} does not support thinking: remove enable_thinking "
+                "or set it to false."
+            )
+        if budget is not None and (
+            isinstance(budget, bool) or not isinstance(budget, int) or budget < 1
+        ):
+            raise _bad(f"thinking_budget must be a positive integer, got {json.dumps(budget)}.")
+        if not self.thinks(body, limits):
+            return ["thinking_budget"] if budget is not None else []
+        if (body.get("response_format") or {}).get("type", "text") != "text":
+            raise _bad("Json mode response is not supported when enable_thinking is true")
+        messages = body["messages"]
+        if messages[-1].get("role") == "assistant" and messages[-1].get("partial"):
+            raise _bad(
+                "stand-in: partial mode works in non-thinking mode only; set enable_thinking to false."
+            )
+        if body.get("tools"):
+            raise _bad(
+                "stand-in: thinking with tools is not played here; set enable_thinking to false."
+            )
+        if not body.get("stream"):
+            raise _bad(
+                "This model only support stream mode, please enable the stream parameter to "
+                "access the model."
+                if facts.thinking == "always"
+                else "parameter.enable_thinking must be set to false for non-streaming calls"
+            )
+        return ["thinking_budget"] if budget is not None and facts.budget == "ignored" else []
 
     def _check_tools(self, body: dict) -> None:
         choice = body.get("tool_choice")
@@ -419,7 +499,10 @@ class ModelStudioStandIn:
         self.limiter.admit(limits)
         self.requests.append({"body": body, "dropped": dropped})
         forward, prefix = self._backend_request(body, dropped, limits)
-        if body.get("stream"):
+        if self.thinks(body, limits):
+            budget = body.get("thinking_budget") if "thinking_budget" not in dropped else None
+            self._relay_thinking(handler, forward, model, budget or self.thinking_default, body)
+        elif body.get("stream"):
             self._relay_stream(
                 handler,
                 forward,
@@ -445,7 +528,9 @@ class ModelStudioStandIn:
         if body.get("logprobs") and "logprobs" not in dropped:
             forward["logprobs"] = True
             forward["top_logprobs"] = body.get("top_logprobs", 0)
-        messages = [dict(m) for m in body["messages"]]
+        messages = [
+            {k: v for k, v in m.items() if k != "reasoning_content"} for m in body["messages"]
+        ]  # thoughts sent back are not read
         prefix = ""
         if messages[-1].get("role") == "assistant" and messages[-1].pop("partial", False):
             prefix = _text(messages[-1].get("content"))
@@ -632,6 +717,54 @@ class ModelStudioStandIn:
             pass
         finally:
             connection.close()
+
+    def _relay_thinking(self, handler, forward: dict, model: str, budget: int, body: dict) -> None:
+        """Stream thoughts, then the answer, from the local model asked to reason first."""
+        host, port, base = self.backend
+        backend = openai.OpenAI(
+            base_url=f"http://{host}:{port}{base}", api_key="local", max_retries=0
+        )
+        unused = {"model", "messages", "max_tokens", "stream", "stream_options", "tools",
+                  "tool_choice", "parallel_tool_calls"}  # fmt: skip
+        options = {k: v for k, v in forward.items() if k not in unused}
+        chunks = think_aloud_stream(
+            backend, self.backend_model, forward["messages"], thinking_budget=budget,
+            max_tokens=forward.get("max_tokens") or THINKING_ANSWER_DEFAULT, **options,
+        )  # fmt: skip
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        stream_id, created = f"chatcmpl-{uuid.uuid4()}", int(time.time())
+        try:
+            handler.send_response(200)
+            handler.send_header("content-type", "text/event-stream")
+            handler.send_header("transfer-encoding", "chunked")
+            handler.end_headers()
+            for chunk in chunks:
+                usage = chunk.usage.model_dump() if chunk.usage else None
+                if usage:
+                    self.limiter.spend(model, usage["total_tokens"])
+                    usage["prompt_tokens_details"] = {"cached_tokens": 0}
+                    if not include_usage:
+                        continue
+                out = {
+                    "id": stream_id, "object": "chat.completion.chunk", "created": created,
+                    "model": model, "system_fingerprint": None, "usage": usage,
+                    "choices": [{
+                        "index": 0, "finish_reason": c.finish_reason, "logprobs": None,
+                        "delta": {"content": c.delta.content,
+                                  "reasoning_content": getattr(c.delta, "reasoning_content", None)},
+                    } for c in chunk.choices],
+                }  # fmt: skip
+                self._chunk(handler, b"data: " + json.dumps(out).encode() + b"\n\n")
+            self._chunk(handler, b"data: [DONE]\n\n")
+            handler.wfile.write(b"0\r\n\r\n")
+            handler.wfile.flush()
+        except (openai.APIError, http.client.HTTPException):  # the model broke off: cut ours too
+            handler.close_connection = True
+        except OSError:  # the client stopped reading: stop the model too
+            pass
+        finally:
+            chunks.close()
+            backend.close()
 
     @staticmethod
     def _chunk(handler, data: bytes) -> None:

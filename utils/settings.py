@@ -8,6 +8,8 @@ Resolution order (first match wins):
 
 Values come from the environment, then a ``.env`` file, then Colab secrets (on Colab).
 ``COOKBOOK_PROVIDER`` forces one of the three, e.g. ``local`` to stay offline with a key set.
+``QWEN_THINKING_MODEL`` picks the thinking model (lesson 12); on DashScope the default is the
+thinking table's (``data/thinking_models.csv``), elsewhere there is none unless you set it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from utils import local_model
 from utils.served_models import available_models
+from utils.thinking import default_thinking_model, thinking_facts
 
 DASHSCOPE_BASE_URLS = {
     "intl": "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",  # Singapore console keys
@@ -39,6 +42,7 @@ CONFIG_NAMES = (
     "OPENAI_API_KEY",
     "OPENAI_MODEL",
     "COOKBOOK_LOCAL_MODEL",
+    "QWEN_THINKING_MODEL",
 )
 SECRET_NAMES = ("DASHSCOPE_API_KEY", "OPENAI_API_KEY")
 
@@ -79,6 +83,7 @@ class Settings:
     model: str | None  # None only for "openai-compatible" without OPENAI_MODEL
     api_key: Secret
     reason: str  # one sentence a learner can read: why this backend was chosen
+    thinking_model: str | None = None  # the model lesson 12 asks to think; None: none reachable
 
     @property
     def is_local(self) -> bool:
@@ -147,6 +152,18 @@ def read_config(
     return values, sources
 
 
+def _thinking_model(values: Mapping[str, str]) -> str | None:
+    """``QWEN_THINKING_MODEL`` if set, refused if the thinking table says it cannot think."""
+    model = values.get("QWEN_THINKING_MODEL")
+    facts = thinking_facts(model)
+    if facts is not None and not facts.can_think:
+        raise ConfigError(
+            f"QWEN_THINKING_MODEL={model!r} cannot think (data/thinking_models.csv). Unset it "
+            f"to use {default_thinking_model()}, or name a model that thinks."
+        )
+    return model
+
+
 def resolve_settings(
     values: Mapping[str, str], sources: Mapping[str, str] | None = None
 ) -> Settings:
@@ -194,6 +211,7 @@ def resolve_settings(
             model=values.get("QWEN_MODEL", DEFAULT_QWEN_MODEL),
             api_key=Secret(dash_key),
             reason=reason,
+            thinking_model=_thinking_model(values) or default_thinking_model(),
         )
 
     if forced == "openai-compatible" or (not forced and base_url):
@@ -214,6 +232,7 @@ def resolve_settings(
             # Many local servers accept any key; the SDK insists on a non-empty one.
             api_key=Secret(values.get("OPENAI_API_KEY", "not-needed")),
             reason=where("OPENAI_BASE_URL"),
+            thinking_model=_thinking_model(values),
         )
 
     reason = (

@@ -51,6 +51,9 @@ class StreamResult:
     total_seconds: float = 0.0  # request sent → stream ended (or broke)
     error: BaseException | None = None  # what broke (or interrupted) the stream, if anything
     advice: str | None = None  # what happened and what to do, if it did not complete
+    reasoning: str = ""  # a thinking model's thoughts (delta.reasoning_content), apart from text
+    reasoning_chunks: int = 0  # chunks that carried thoughts
+    first_thought_seconds: float | None = None  # request sent → first thought arrived
 
     @property
     def complete(self) -> bool:
@@ -65,8 +68,19 @@ class StreamResult:
 
     @property
     def completion_tokens(self) -> int:
-        """Tokens generated: the server's ``usage`` if it sent one, else the text chunks counted."""
-        return self.usage.completion_tokens if self.usage else self.content_chunks
+        """Tokens generated: the server's ``usage`` if it sent one, else the chunks counted."""
+        return (
+            self.usage.completion_tokens
+            if self.usage
+            else self.content_chunks + self.reasoning_chunks
+        )
+
+    @property
+    def reasoning_tokens(self) -> int | None:
+        """Thinking tokens (``usage.completion_tokens_details.reasoning_tokens``): part of
+        ``completion_tokens`` and billed as output; None if the server sent no such count."""
+        details = self.usage.completion_tokens_details if self.usage else None
+        return details.reasoning_tokens if details else None
 
     @property
     def tokens_source(self) -> str:
@@ -87,6 +101,18 @@ class StreamResult:
             else "no text"
         )
         speed = f", {self.tokens_per_second:.0f} tokens/s" if self.tokens_per_second else ""
+        if self.reasoning or self.reasoning_tokens:
+            thought = (
+                f"first thought {self.first_thought_seconds:.2f} s"
+                if self.first_thought_seconds is not None
+                else "no thoughts"
+            )
+            thinking = (
+                f"{self.reasoning_tokens} thinking" if self.reasoning_tokens is not None else ""
+            )
+            first = f"{thought} · {first.replace('first token', 'first answer token')}"
+            tokens = f"{self.completion_tokens} tokens ({thinking + ', ' if thinking else ''}{self.tokens_source})"
+            return f"{ended} · {tokens} · {first} · total {self.total_seconds:.2f} s{speed}"
         return (
             f"{ended} · {self.completion_tokens} tokens ({self.tokens_source}) · {first} · "
             f"total {self.total_seconds:.2f} s{speed}"
@@ -98,6 +124,14 @@ def chunk_text(chunk: ChatCompletionChunk) -> str:
     for choice in chunk.choices:
         if choice.index == 0:
             return choice.delta.content or ""
+    return ""
+
+
+def chunk_thought(chunk: ChatCompletionChunk) -> str:
+    """The thoughts a chunk adds (``delta.reasoning_content``, not an OpenAI field; "" if none)."""
+    for choice in chunk.choices:
+        if choice.index == 0:
+            return getattr(choice.delta, "reasoning_content", None) or ""
     return ""
 
 
@@ -116,8 +150,14 @@ class StreamInterrupted(KeyboardInterrupt):
 
 
 def _absorb(result: StreamResult, chunk: ChatCompletionChunk) -> str:
-    """Add one chunk to ``result``; return the text it carried."""
+    """Add one chunk to ``result``; return the text it carried (thoughts go to ``reasoning``)."""
     result.chunks += 1
+    thought = chunk_thought(chunk)
+    if thought:
+        result.reasoning_chunks += 1
+        result.reasoning += thought
+        if result.first_thought_seconds is None:
+            result.first_thought_seconds = time.perf_counter() - result.started
     if chunk.usage is not None:  # the extra last chunk, with empty choices
         result.usage = chunk.usage
     for choice in chunk.choices:
@@ -174,13 +214,18 @@ def collect_stream(
     stream: Iterable[ChatCompletionChunk],
     started: float | None = None,
     on_text: Callable[[str], None] | None = None,
+    on_thought: Callable[[str], None] | None = None,
 ) -> StreamResult:
-    """Read ``stream`` to the end (or until it breaks); ``on_text(text_so_far)`` after each piece."""
+    """Read ``stream`` to the end (or until it breaks); ``on_text(text_so_far)`` after each piece
+    of answer, ``on_thought(thoughts_so_far)`` after each piece of a thinking model's thoughts."""
     result = StreamResult(started=time.perf_counter() if started is None else started)
     try:
         for chunk in stream:
+            thoughts = len(result.reasoning)
             if _absorb(result, chunk) and on_text is not None:
                 on_text(result.text)
+            if on_thought is not None and len(result.reasoning) > thoughts:
+                on_thought(result.reasoning)
     except STREAM_ERRORS as error:
         result.error = error
     except KeyboardInterrupt as interrupt:  # you pressed Stop: keep the text, then stop
@@ -206,13 +251,17 @@ async def collect_stream_async(
     stream: AsyncIterable[ChatCompletionChunk],
     started: float | None = None,
     on_text: Callable[[str], None] | None = None,
+    on_thought: Callable[[str], None] | None = None,
 ) -> StreamResult:
     """``collect_stream`` for an ``AsyncOpenAI`` stream (``await`` it)."""
     result = StreamResult(started=time.perf_counter() if started is None else started)
     try:
         async for chunk in stream:
+            thoughts = len(result.reasoning)
             if _absorb(result, chunk) and on_text is not None:
                 on_text(result.text)
+            if on_thought is not None and len(result.reasoning) > thoughts:
+                on_thought(result.reasoning)
     except STREAM_ERRORS as error:
         result.error = error
     except KeyboardInterrupt as interrupt:
@@ -325,6 +374,96 @@ def show_stream(client: openai.OpenAI, **request) -> StreamResult:
         result = stream_chat(client, on_text=live.update, **request)
     except StreamInterrupted as stop:
         live.finish(stop.result)  # show what arrived, not a frozen cursor
+        raise
+    live.finish(result)
+    return result
+
+
+class LiveThinking:
+    """A thinking model's stream shown in place: the thoughts collapsed (click to open), the
+    answer below them, and how long each phase took to start.
+
+    Outside a notebook it prints the final view once, at ``finish()``.
+    """
+
+    EVERY = LiveText.EVERY
+    PREVIEW = 200  # characters of the thoughts the plain-text view shows (it cannot fold)
+
+    def __init__(self, title: str = "Thoughts", every: float | None = None) -> None:
+        from IPython.core.interactiveshell import InteractiveShell
+        from IPython.display import display
+
+        self.title = title
+        self.every = self.EVERY if every is None else every
+        self._last = 0.0
+        self.thoughts, self.text, self.status = "", "", "waiting for the first thought…"
+        self._handle = None
+        if InteractiveShell.initialized():
+            self._handle = display(self.bundle(), raw=True, display_id=True)
+
+    def bundle(self, streaming: bool = True) -> dict:
+        """The view as a display bundle: HTML (thoughts in a closed <details>) and plain text."""
+        import html
+
+        cursor = LiveText.CURSOR if streaming else ""
+        summary = f"{self.title}: {len(self.thoughts):,} characters (click to open)"
+        markup = (
+            '<div class="cookbook-thinking">'
+            f'<details class="cookbook-thoughts"><summary>{html.escape(summary)}</summary>'
+            f'<pre style="white-space: pre-wrap; opacity: 0.75">{html.escape(self.thoughts)}</pre>'
+            "</details>"
+            f'<div class="cookbook-answer" style="white-space: pre-wrap">'
+            f"{html.escape(self.text)}{cursor}</div>"
+            f"<small>— {html.escape(self.status)}</small></div>"
+        )
+        preview = self.thoughts[: self.PREVIEW] + ("…" if len(self.thoughts) > self.PREVIEW else "")
+        plain = (
+            f"▸ {summary.removesuffix(' (click to open)')}, folded; they begin: {preview!r}\n"
+            f"{self.text}{cursor}\n\n— {self.status}"
+        )
+        return {"text/plain": plain, "text/html": markup}
+
+    def _redraw(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if self._handle is not None and (force or now - self._last >= self.every):
+            self._handle.update(self.bundle(), raw=True)
+            self._last = now
+
+    def on_thought(self, thoughts: str) -> None:
+        """The thoughts so far (``collect_stream``'s ``on_thought``)."""
+        self.thoughts, self.status = thoughts, "thinking…"
+        self._redraw()
+
+    def on_text(self, text: str) -> None:
+        """The answer so far (``collect_stream``'s ``on_text``)."""
+        self.text, self.status = text, "answering…"
+        self._redraw()
+
+    def finish(self, result: StreamResult) -> None:
+        """Show the final thoughts, answer and a status line (or what broke and what to do)."""
+        self.thoughts, self.text = result.reasoning, result.text
+        self.status = result.summary() if result.complete else f"⚠ {result.advice}"
+        if self._handle is None:
+            print(self.bundle(streaming=False)["text/plain"])
+        else:
+            self._handle.update(self.bundle(streaming=False), raw=True)
+
+
+def show_thinking(
+    stream: Iterable[ChatCompletionChunk], started: float | None = None, title: str = "Thoughts"
+) -> StreamResult:
+    """Collect a (thinking) stream and show it live: thoughts folded, the answer below.
+
+    Pass ``started=time.perf_counter()`` taken before the request was sent, so the times to
+    the first thought and the first answer token count from the request.
+    """
+    live = LiveThinking(title)
+    try:
+        result = collect_stream(
+            stream, started=started, on_text=live.on_text, on_thought=live.on_thought
+        )
+    except StreamInterrupted as stop:
+        live.finish(stop.result)
         raise
     live.finish(result)
     return result

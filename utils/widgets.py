@@ -3,6 +3,8 @@
     chat = ChatWidget()            # a chat box: system prompt, temperature, transcript, Send
     chat                           # show it; type and press Send, or call chat.send("Hi")
     compare("Name a colour.", {"temperature": 0}, {"temperature": 1.2, "seed": 1})
+    view = ThinkingView(); view                  # a thinking model's stream: thoughts folded
+    view.stream(client.chat.completions.create(**thinking_request(...)))
 
 The logic is in plain methods (``send()``, ``clear()``, ``run()``); the buttons only call
 them, so tests drive the widgets without a browser. Every part carries a CSS class
@@ -25,7 +27,7 @@ from utils.conversation import DEFAULT_SYSTEM, Conversation, token_counter_for
 from utils.errors import explain
 from utils.local_model import MAX_CONTEXT
 from utils.settings import Settings, load_settings
-from utils.streaming import StreamResult, stream_chat
+from utils.streaming import StreamResult, collect_stream, stream_chat
 
 REDRAW_EVERY = 0.05  # seconds between transcript redraws while a reply streams
 _TURN_STYLE = "white-space: pre-wrap; margin: 0.3em 0; padding: 0.3em 0.5em; border-radius: 4px;"
@@ -319,3 +321,68 @@ def compare(
         display(widget)
     widget.run()
     return widget
+
+
+class ThinkingView(widgets.VBox):
+    """A thinking model's stream: its thoughts in a folded accordion, the answer below, and a
+    status line with the time to the first thought and to the first answer token."""
+
+    def __init__(self, title: str = "Thoughts") -> None:
+        self.title = title
+        self.thoughts = widgets.HTML(layout=_full_width(max_height="300px", overflow="auto"))
+        self.fold = widgets.Accordion(children=[self.thoughts], selected_index=None)  # folded
+        self.fold.set_title(0, title)
+        self.answer = widgets.HTML(layout=_full_width(min_height="2em"))
+        self.status = widgets.HTML("Waiting for the first thought…")
+        for part, name in [
+            (self.fold, "thoughts"),
+            (self.answer, "answer"),
+            (self.status, "status"),
+        ]:
+            part.add_class(f"cookbook-thinking-{name}")
+        self._last_draw = 0.0
+        self.result: StreamResult | None = None
+        super().__init__([self.fold, self.answer, self.status])
+        self.add_class("cookbook-thinking")
+
+    def _due(self) -> bool:
+        now = time.perf_counter()
+        if now - self._last_draw >= REDRAW_EVERY:
+            self._last_draw = now
+            return True
+        return False
+
+    def on_thought(self, thoughts: str, force: bool = False) -> None:
+        """Show the thoughts so far (folded: the title counts them)."""
+        if force or self._due():
+            self.thoughts.value = (
+                f'<pre style="white-space: pre-wrap; opacity: 0.75">{html.escape(thoughts)}</pre>'
+            )
+            self.fold.set_title(0, f"{self.title} ({len(thoughts):,} characters, click to open)")
+            self.status.value = "Thinking…"
+
+    def on_text(self, text: str, force: bool = False) -> None:
+        """Show the answer so far."""
+        if force or self._due():
+            self.answer.value = _turn_html("assistant", text, streaming=not force)
+            self.status.value = "Answering…"
+
+    def stream(self, stream, started: float | None = None) -> StreamResult:
+        """Read ``stream`` into the view; ``started``: when the request was sent."""
+        result = collect_stream(
+            stream, started=started, on_text=self.on_text, on_thought=self.on_thought
+        )
+        self.on_thought(result.reasoning, force=True)
+        self.on_text(result.text, force=True)
+        note = result.summary() if result.complete else f"⚠ {result.advice}"
+        self.status.value = html.escape(note)
+        self.result = result
+        return result
+
+    def __repr__(self) -> str:  # shown where the widget cannot be drawn (unrun, or on GitHub)
+        if self.result is None:
+            return "[A thinking model's stream: run this cell to see it.]"
+        return (
+            f"[Thoughts folded: {len(self.result.reasoning):,} characters]\n{self.result.text}\n"
+            f"— {self.result.summary()}"
+        )
