@@ -28,9 +28,10 @@ def test_features_are_the_final_tokens_hidden_state():
     ]
     features = embed(texts)
     assert features.shape == (3, 576)
-    assert np.array_equal(embed(texts[:1])[0], features[0])  # same text, same features
+    # read alone or beside others (one pass, see embed): the same features, to float32 rounding
+    assert np.allclose(embed(texts[:1])[0], features[0], atol=2e-4)
     ids = local_model.tokenize(texts[2], special=True)
-    assert np.array_equal(features[2], forward(local_model.weights(), ids)[-1])
+    assert np.allclose(features[2], forward(local_model.weights(), ids)[-1], atol=2e-4)
     # the state the reward head reads is the one the model predicts the next token from
     prompt = "Name a colour."
     state = embed([chat_prompt(prompt)])[0].astype(np.float32)
