@@ -7,7 +7,7 @@ share work, they never change a hidden state (beyond float32 rounding).
 import numpy as np
 import pytest
 
-from utils.rlhf import embed, local_model
+from utils.rlhf import embed, embed_conversations, embed_pairs, local_model
 from utils.rlhf import embeddings as embeddings_module
 from utils.rlhf.embeddings import shared_start
 from utils.rlhf.forward import KVCache, causal, forward
@@ -77,3 +77,18 @@ def test_packed_features_equal_reading_each_text_alone(monkeypatch, pass_tokens)
     assert packed.shape == (len(texts), 576)
     assert np.allclose(packed, alone, atol=ATOL)
     assert np.array_equal(packed[3], packed[5])
+
+
+def test_embed_pairs_reads_both_replies_of_each_pair():
+    pairs = [
+        {"prompt": "Name a fruit.", "chosen": "An apple.", "rejected": "A chair."},
+        {
+            "prompt": [{"role": "user", "content": "Name a colour."}],
+            "chosen": "Red.",
+            "rejected": "Soup.",
+        },
+    ]
+    chosen, rejected = embed_pairs(pairs)
+    assert chosen.shape == rejected.shape == (2, 576)
+    one_by_one = embed_conversations(["Name a colour."], ["Soup."])[0]
+    assert np.allclose(rejected[1], one_by_one, atol=ATOL)

@@ -99,3 +99,15 @@ def embed_conversations(prompts: list, responses: list[str]) -> np.ndarray:
     if len(prompts) != len(responses):
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
     return embed([conversation_text(p, r) for p, r in zip(prompts, responses, strict=True)])
+
+
+def embed_pairs(pairs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Features of each pair's chosen and rejected conversation: two (len(pairs), n_embd) arrays.
+
+    ``pairs`` have ``prompt``, ``chosen`` and ``rejected`` (``load_mild_hh_pairs``,
+    ``gsm8k_consistency_pairs``). Both replies are read in one call, so each prompt is read once.
+    """
+    prompts = [pair["prompt"] for pair in pairs]
+    replies = [pair["chosen"] for pair in pairs] + [pair["rejected"] for pair in pairs]
+    both = embed_conversations(prompts + prompts, replies)
+    return both[: len(pairs)], both[len(pairs) :]
