@@ -11,7 +11,7 @@ file (``utils.rlhf.gguf_weights``). A llama-family transformer:
 Everything is computed in float32 (weights stored as float16 are converted at each use).
 ``KVCache`` keeps every layer's keys and values, so texts that start alike (one chat template,
 one prompt with several answers) read their shared start once (``utils.rlhf.embeddings``).
-The server's llama.cpp multiplies 4-bit weights by 8-bit-rounded activations instead, so the
+The server's llama.cpp multiplies the quantised weights by 8-bit-rounded activations instead, so the
 two agree closely but not to the last digit (``tests/test_rlhf_forward.py`` measures it).
 """
 
