@@ -1,16 +1,32 @@
 """The self-checks of notebooks 09 and 10 accept right answers and explain wrong ones."""
 
+import re
+from itertools import combinations
 from math import comb
 
 import numpy as np
 
 from utils.exercises import nb09, nb10
+from utils.rlhf import bradley_terry_loss, dpo_loss, expected_best_of_n, grpo_advantages
+from utils.rlhf.losses import ppo_clip_objective
 
 
-def test_label_check():
-    assert nb09.check_labels(["A", "b", " B"], 3).solved
+def test_label_check_grades_the_gold_pairs():
+    assert nb09.check_labels(["A", "b", " B", "A", "B"], 3).solved
     assert "one label per pair" in nb09.check_labels(["A"], 3).message
-    assert "[1]" in nb09.check_labels(["A", None, "B"], 3).message
+    assert "[1]" in nb09.check_labels(["A", None, "B", "A", "B"], 3).message
+    # the obvious cheats: a constant labeller, and the gold labels swapped
+    for cheat in (["A"] * 5, ["B"] * 5, ["A", "A", "A", "B", "A"]):
+        verdict = nb09.check_labels(cheat, 3)
+        assert not verdict.solved and "gold" in verdict.message
+
+
+def test_gold_pairs_differ_only_in_the_stated_answer_and_A_B_are_known():
+    for (prompt, a, b), right in zip(nb09.gold_pairs(), nb09.GOLD_ANSWERS, strict=True):
+        assert prompt[0]["role"] == "user" and a != b
+        assert a.rsplit("Answer: ", 1)[0] == b.rsplit("Answer: ", 1)[0]  # same working
+        working, stated = (a if right == "A" else b).rsplit("Answer: ", 1)
+        assert stated in working  # the right one repeats what the working reached
 
 
 def test_bt_loss_check():
@@ -27,6 +43,10 @@ def test_bt_loss_check():
 
     assert nb09.check_bt_loss(right).solved
     assert not nb09.check_bt_loss(summed).solved
+    assert not nb09.check_bt_loss(lambda w, c, r: 0.6931471805599453).solved  # a printed value
+    calls_helper = nb09.check_bt_loss(lambda w, c, r: bradley_terry_loss(w, c, r))
+    assert not calls_helper.solved and "bradley_terry_loss" in calls_helper.message
+    assert not nb09.check_bt_loss(bradley_terry_loss).solved
     with np.errstate(over="ignore"):
         assert "overflow" in nb09.check_bt_loss(overflowing).message
     assert (
@@ -40,19 +60,37 @@ def test_expected_best_check():
         s = np.sort(scores)
         return sum(comb(k - 1, n - 1) * s[k - 1] for k in range(1, len(s) + 1)) / comb(len(s), n)
 
+    def enumerated(scores, n):
+        return float(np.mean([max(c) for c in combinations(scores, n)]))
+
     assert nb09.check_expected_best(right).solved
     assert "expected" in nb09.check_expected_best(lambda s, n: float(np.max(s))).message
+    assert not nb09.check_expected_best(lambda s, n: 0.0).solved  # a constant
+    assert not nb09.check_expected_best(enumerated).solved  # lists the subsets
+    assert not nb09.check_expected_best(lambda s, n: expected_best_of_n(s, n)).solved
 
 
 def test_dpo_check():
-    def right(pc, pr, rc, rr, beta):
+    def right(pc, pr, rc, rr, beta, smoothing=0.0):
         margin = beta * ((pc - rc) - (pr - rr))
-        return float(np.mean(np.logaddexp(0, -margin)))
+        loss = (1 - smoothing) * np.logaddexp(0, -margin) + smoothing * np.logaddexp(0, margin)
+        return float(np.mean(loss))
+
+    def plain(pc, pr, rc, rr, beta, smoothing=0.0):  # ignores the smoothing
+        return right(pc, pr, rc, rr, beta)
 
     assert nb10.check_dpo_loss(right).solved
-    assert "log 2" in nb10.check_dpo_loss(lambda *a: 0.0).message
-    no_beta = nb10.check_dpo_loss(lambda pc, pr, rc, rr, beta: right(pc, pr, rc, rr, 1.0))
+    assert "log 2" in nb10.check_dpo_loss(lambda *a: 0.0).message  # a constant
+    assert not nb10.check_dpo_loss(lambda *a: 0.6931471805599453).solved  # a printed value
+    no_beta = nb10.check_dpo_loss(lambda pc, pr, rc, rr, beta, s: right(pc, pr, rc, rr, 1.0))
     assert not no_beta.solved and "beta=0.1" in no_beta.message
+    no_smoothing = nb10.check_dpo_loss(plain)
+    assert not no_smoothing.solved and "smoothing=0.1" in no_smoothing.message
+    for cheat in (
+        lambda pc, pr, rc, rr, beta, s: dpo_loss(pc, pr, rc, rr, beta, label_smoothing=s),
+        dpo_loss,
+    ):
+        assert "dpo_loss" in nb10.check_dpo_loss(cheat).message
 
 
 def test_grpo_check():
@@ -61,6 +99,9 @@ def test_grpo_check():
     with np.errstate(invalid="ignore", divide="ignore"):
         assert "zeros" in nb10.check_grpo_advantages(lambda r: (r - r.mean()) / r.std()).message
     assert "expected" in nb10.check_grpo_advantages(lambda r: r - r.mean()).message
+    assert not nb10.check_grpo_advantages(lambda r: np.zeros_like(r)).solved  # a constant
+    helper = nb10.check_grpo_advantages(lambda r: grpo_advantages(r))
+    assert not helper.solved and "grpo_advantages" in helper.message
 
 
 def test_ppo_check():
@@ -74,6 +115,11 @@ def test_ppo_check():
     assert nb10.check_ppo_term(right).solved
     message = nb10.check_ppo_term(always_clipped).message
     assert "ratio 1.50, advantage -1" in message
+    assert not nb10.check_ppo_term(lambda n, o, a, c: a).solved  # the advantage alone
+    helper = nb10.check_ppo_term(
+        lambda n, o, a, c: ppo_clip_objective(n, o, a, clip=c, reduction="none")
+    )
+    assert not helper.solved and "ppo_clip_objective" in helper.message
 
 
 def test_generate_check():
@@ -96,3 +142,19 @@ def test_generate_check():
     assert "LAST row" in nb10.check_generate(first_row).message
     assert "only the n new" in nb10.check_generate(with_prompt).message
     assert "list of 5" in nb10.check_generate(lambda m, p, n: right(m, p, n)[:2]).message
+    assert not nb10.check_generate(lambda m, p, n: [0] * n).solved  # a constant
+
+
+CODE = re.compile(r"\bnp\.\w+\(|\w\s*=\s*[\w(]|\breturn\s+[\w.]+\(|\bfor \w+ in range\(")
+
+
+def last_hints(module):
+    return [levels[-1] for levels in module.hint.__closure__[0].cell_contents.values()]
+
+
+def test_no_last_hint_is_the_code():
+    """The last hint gives the method in words: no call, no assignment, no loop header."""
+    assert CODE.search("ids = list(prompt_ids); return ids[len(prompt_ids):]")  # the old 4.3
+    for module in (nb09, nb10):
+        for text in last_hints(module):
+            assert not CODE.search(text), text

@@ -28,9 +28,10 @@ def test_features_are_the_final_tokens_hidden_state():
     ]
     features = embed(texts)
     assert features.shape == (3, 576)
-    assert np.array_equal(embed(texts[:1])[0], features[0])  # same text, same features
+    # read alone or beside others (one pass, see embed): the same features, to float32 rounding
+    assert np.allclose(embed(texts[:1])[0], features[0], atol=2e-4)
     ids = local_model.tokenize(texts[2], special=True)
-    assert np.array_equal(features[2], forward(local_model.weights(), ids)[-1])
+    assert np.allclose(features[2], forward(local_model.weights(), ids)[-1], atol=2e-4)
     # the state the reward head reads is the one the model predicts the next token from
     prompt = "Name a colour."
     state = embed([chat_prompt(prompt)])[0].astype(np.float32)
@@ -89,3 +90,22 @@ def test_preference_pair_rejects_transcripts_that_differ_early():
     with pytest.raises(ValueError, match="share every turn"):
         preference_pair(row)
     assert preference_pair(load_hh_rlhf()[MILD_HH_INDICES[0]])["prompt"][0]["role"] == "user"
+
+
+def test_gsm8k_consistency_pairs_differ_only_in_the_stated_answer():
+    from utils.datasets import load_gsm8k
+    from utils.rlhf.preferences import gsm8k_consistency_pairs, solution_text
+
+    rows = load_gsm8k()
+    pairs = gsm8k_consistency_pairs(30)
+    assert len(pairs) == 30 and len({p["index"] for p in pairs}) == 30
+    assert gsm8k_consistency_pairs(30) == pairs  # they repeat
+    for pair in pairs:
+        row = rows[pair["index"]]
+        assert pair["prompt"] == [{"role": "user", "content": row["question"]}]
+        assert pair["chosen"] == solution_text(row["answer"]) and "<<" not in pair["chosen"]
+        working, right = pair["chosen"].rsplit("Answer: ", 1)
+        working_r, wrong = pair["rejected"].rsplit("Answer: ", 1)
+        assert working == working_r  # every line of working is kept
+        assert float(right.replace(",", "")) == row["final_answer"] != float(wrong)
+    assert solution_text("2 + 2 = <<2+2=4>>4\n#### 4") == "2 + 2 = 4\nAnswer: 4"

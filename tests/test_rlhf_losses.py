@@ -106,3 +106,21 @@ def test_grpo_advantages_reject_bad_shapes():
     for bad in ([1.0], np.zeros((2, 2, 2)), 3.0):
         with pytest.raises(ValueError, match="G ≥ 2"):
             grpo_advantages(bad)
+
+
+def test_label_smoothing_is_conservative_dpo():
+    pc, pr, rc, rr = [-10.0], [-21.0], [-12.0], [-20.0]  # margin = 0.5 · 3 = 1.5
+    eps = 0.1
+    expected = -(1 - eps) * math.log(1 / (1 + math.exp(-1.5))) - eps * math.log(
+        1 / (1 + math.exp(1.5))
+    )
+    assert dpo_loss(pc, pr, rc, rr, beta=0.5, label_smoothing=eps) == pytest.approx(expected)
+    assert dpo_loss(pc, pr, rc, rr, beta=0.5, label_smoothing=0.0) == dpo_loss(
+        pc, pr, rc, rr, beta=0.5
+    )
+    # at margin 0 smoothing changes nothing: still log 2
+    assert dpo_loss([-3.0], [-4.0], [-3.0], [-4.0], label_smoothing=0.3) == pytest.approx(
+        math.log(2)
+    )
+    with pytest.raises(ValueError, match="label_smoothing"):
+        dpo_loss(pc, pr, rc, rr, label_smoothing=0.5)

@@ -85,3 +85,31 @@ def test_dpo_starts_at_log_2_and_learns_the_preferences():
     assert end[[1, 3]].sum() > start[[1, 3]].sum() + 0.3  # mass moved to the preferred answers
     # answer 4 is in no pair, so DPO never touches its logit (its probability still changes)
     assert run.logits[4] == pytest.approx(REF[4])
+
+
+def test_smoothed_dpo_gradient_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=5)
+    chosen, rejected = np.array([1, 3, 1]), np.array([0, 2, 4])
+
+    def loss(theta):
+        logp = log_softmax(theta)
+        return dpo_loss(
+            logp[chosen], logp[rejected], REF[chosen], REF[rejected], beta=0.5, label_smoothing=0.2
+        )
+
+    numeric = _finite_difference(loss, logits)
+    got = dpo_grad(logits, REF, chosen, rejected, beta=0.5, label_smoothing=0.2)
+    assert got == pytest.approx(numeric, abs=1e-7)
+
+
+def test_label_smoothing_stops_dpo_at_a_finite_margin():
+    """cDPO's loss is smallest where σ(margin) = 1 − ε: the rejected answer keeps some mass."""
+    chosen, rejected = np.array([1]), np.array([0])
+    beta, eps = 0.5, 0.1
+    plain = train_dpo(REF, chosen, rejected, beta=beta, lr=5.0, steps=3000)
+    smoothed = train_dpo(REF, chosen, rejected, beta=beta, lr=5.0, steps=3000, label_smoothing=eps)
+    logp = np.log(smoothed.probs[-1])
+    margin = beta * ((logp[1] - REF[1]) - (logp[0] - REF[0]))
+    assert margin == pytest.approx(math.log((1 - eps) / eps), abs=1e-3)
+    assert plain.probs[-1][0] < smoothed.probs[-1][0] / 10  # plain DPO keeps pushing it down

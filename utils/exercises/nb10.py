@@ -6,36 +6,46 @@ from collections.abc import Callable
 
 import numpy as np
 
-from utils.exercises import Check, guarded, hint_printer, not_yet, solved
+from utils.exercises import Check, guarded, helpers_used, hint_printer, not_yet, solved
+from utils.rlhf import losses, toy_policy
 from utils.rlhf.losses import dpo_loss, ppo_clip_objective
+
+DPO_HELPERS = [dpo_loss, losses.dpo_implicit_rewards, losses.log_sigmoid, toy_policy.train_dpo]
 
 hint = hint_printer(
     {
         1: [
-            "Each response's implicit reward is β · (policy log-prob − reference log-prob).",
-            "The loss per pair is −log σ(margin), margin = chosen implicit reward − rejected "
-            "implicit reward; np.logaddexp(0, -margin) computes −log σ(margin) safely.",
-            "margin = beta * ((pc - rc) - (pr - rr)); return float(np.mean(np.logaddexp(0, -margin))).",
+            "Each response's implicit reward is β · (policy log-prob − reference log-prob); the "
+            "margin is the chosen one's minus the rejected one's.",
+            "Plain DPO's loss per pair is −log σ(margin); np.logaddexp(0, -m) computes −log σ(m) "
+            "without overflow. If a label is wrong, the pair's margin has the other sign.",
+            "With smoothing ε, average the two cases a label can be in: right with probability "
+            "1 − ε (the plain loss of the margin) and wrong with probability ε (the plain loss "
+            "of minus the margin). Return the mean over pairs as a float.",
         ],
         2: [
             "Subtract the group's mean reward, then divide by the group's standard deviation.",
             "If every answer got the same reward the std is 0: add a small eps (1e-4) to the "
             "denominator so the advantages are 0, not NaN.",
-            "(rewards - rewards.mean()) / (rewards.std(ddof=1) + 1e-4)   (ddof=0 also passes).",
+            "Centre the rewards on their mean, scale them by the spread of the group (the sample "
+            "standard deviation with ddof 1, as TRL does; ddof 0 also passes) plus the small eps, and "
+            "return an array of the group's shape.",
         ],
         3: [
             "ratio = exp(logp_new − logp_old). The term is the smaller of ratio·A and "
             "clip(ratio, 1 − ε, 1 + ε)·A.",
-            "np.clip(ratio, 1 - clip, 1 + clip) clips; np.minimum takes the element-wise smaller.",
-            "ratio = np.exp(logp_new - logp_old); return np.minimum(ratio * adv, "
-            "np.clip(ratio, 1 - clip, 1 + clip) * adv)",
+            "np.clip limits a value to a range; np.minimum takes the element-wise smaller of two "
+            "arrays.",
+            "Work per sample: the ratio from the two log-probs, the same ratio clipped to "
+            "[1 − ε, 1 + ε], each multiplied by the advantage; keep the smaller of the two products.",
         ],
         4: [
             "model(ids) returns one row of logits per token; the LAST row predicts the next token.",
             "Loop n times: run the model on the whole sequence so far, take the argmax of the last "
             "row, append it. Return only the new ids.",
-            "ids = list(prompt_ids); for _ in range(n): ids.append(int(np.argmax(model(ids)[-1]))); "
-            "return ids[len(prompt_ids):]",
+            "Keep a growing list that starts as a copy of the prompt; at each of the n steps the "
+            "most likely next token is the argmax of the model's last row on that list; at the "
+            "end, drop the prompt's part and return the rest as plain ints.",
         ],
     }
 )
@@ -43,25 +53,35 @@ hint = hint_printer(
 
 @guarded
 def check_dpo_loss(my_dpo_loss: Callable) -> Check:
-    """Exercise 1: ``my_dpo_loss(pc, pr, rc, rr, beta)`` equals the mean DPO loss."""
+    """Exercise 1: ``my_dpo_loss(pc, pr, rc, rr, beta, smoothing)`` equals the mean (c)DPO loss."""
+    used = helpers_used(my_dpo_loss, DPO_HELPERS)
+    if used:
+        return not_yet(f"write the loss yourself, without {used}: that is what the check checks.")
     same = np.array([-12.0, -3.5, -40.0])
-    got = my_dpo_loss(same, same - 2, same, same - 2, 0.1)
+    got = my_dpo_loss(same, same - 2, same, same - 2, 0.1, 0.0)
     if got is None or not np.isclose(got, np.log(2)):
         return not_yet(
             f"when the policy equals the reference the loss is log 2 ≈ 0.6931; you returned {got!r}."
         )
     rng = np.random.default_rng(4)
-    for beta in (0.1, 0.5, 5.0):
+    for beta, smoothing in ((0.1, 0.0), (0.5, 0.0), (5.0, 0.0), (0.5, 0.1), (2.0, 0.3)):
         pc, pr, rc, rr = (rng.normal(-20, 8, size=6) for _ in range(4))
-        got, expected = my_dpo_loss(pc, pr, rc, rr, beta), dpo_loss(pc, pr, rc, rr, beta)
+        got = my_dpo_loss(pc, pr, rc, rr, beta, smoothing)
+        expected = dpo_loss(pc, pr, rc, rr, beta, label_smoothing=smoothing)
         if got is None or not np.isclose(got, expected):
-            return not_yet(f"with beta={beta} you returned {got!r}, expected {expected:.6f}.")
-    return solved("your DPO loss matches the reference, log 2 included.")
+            return not_yet(
+                f"with beta={beta} and smoothing={smoothing} you returned {got!r}, expected "
+                f"{expected:.6f}."
+            )
+    return solved("your DPO loss matches the reference, log 2 and label smoothing included.")
 
 
 @guarded
 def check_grpo_advantages(my_advantages: Callable) -> Check:
     """Exercise 2: ``my_advantages(rewards)`` for one group of shape (G,)."""
+    used = helpers_used(my_advantages, [losses.grpo_advantages])
+    if used:
+        return not_yet(f"compute them yourself, without {used}: that is what the check checks.")
     flat = np.asarray(my_advantages(np.array([1.0, 1.0, 1.0, 1.0])), dtype=float)
     if not np.allclose(flat, 0):
         return not_yet(f"a group where every answer scores the same must give zeros, got {flat}.")
@@ -80,6 +100,9 @@ def check_grpo_advantages(my_advantages: Callable) -> Check:
 @guarded
 def check_ppo_term(my_ppo_term: Callable) -> Check:
     """Exercise 3: ``my_ppo_term(logp_new, logp_old, adv, clip)`` per sample."""
+    used = helpers_used(my_ppo_term, [ppo_clip_objective, toy_policy.ppo_clip_grad])
+    if used:
+        return not_yet(f"write the term yourself, without {used}: that is what the check checks.")
     logp_old = np.log(np.full(6, 0.5))
     logp_new = np.log(np.array([0.5, 0.75, 0.25, 0.75, 0.25, 0.55]))
     adv = np.array([1.0, 1.0, -1.0, -1.0, 1.0, -2.0])

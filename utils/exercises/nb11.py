@@ -6,9 +6,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from utils.exercises import Check, guarded, hint_printer, not_yet, solved
+from utils.exercises import Check, guarded, helpers_used, hint_printer, not_yet, solved
 from utils.model_size import count_parameters
-from utils.moe import load_balancing_loss, softmax, top_k_gates
+from utils.moe import (
+    dense_reference,
+    load_balancing_loss,
+    load_balancing_loss_grad,
+    moe_forward,
+    softmax,
+    top_k_gates,
+)
 
 # Exercise 3's starting point: a small Mixtral-style config (sizes made up for the exercise).
 BASE_CONFIG = {
@@ -29,23 +36,30 @@ hint = hint_printer(
     {
         1: [
             "np.argsort sorts ascending; sort -probs (or reverse) to get the largest first.",
-            "indices = np.argsort(-probs, axis=1)[:, :k]; gates = np.take_along_axis(probs, "
-            "indices, axis=1); then divide each row of gates by its sum.",
+            "Per row: the indices of the k largest probabilities in falling order (argsort of "
+            "the negated row, first k), then those probabilities picked out by those indices "
+            "(np.take_along_axis does it for all rows at once), each row divided by its own sum.",
         ],
         2: [
             "f_i = (assignments to expert i) / (all assignments); P_i = probs[:, i].mean(). "
             "np.bincount(indices.ravel(), minlength=N) counts assignments.",
-            "loss = N * sum(f * P): with probs of shape (tokens, N). A perfectly balanced "
-            "router scores exactly 1.0.",
+            "Both f and P are length-N vectors that sum to 1; the loss multiplies them expert by "
+            "expert, adds up and scales by N. A perfectly balanced router scores exactly 1.0.",
         ],
         3: [
-            "Total grows with num_local_experts; active grows with num_experts_per_tok. "
-            "Print count_parameters(my_config) while you try values.",
-            "Each expert here is 3 × 2048 × 5632 ≈ 34.6M parameters per layer, 24 layers: "
-            "about 0.83B per expert in total. How many experts reach 20B?",
+            "Total grows with num_local_experts; active grows with num_experts_per_tok. The "
+            "rest of the model (attention, embeddings, norms) is the same in every design.",
+            "Count what one expert adds in all 24 layers: a gated MLP is three 2048 × 5632 "
+            "matrices, and the router grows by 2048 per expert per layer (every token uses the "
+            "whole router, a few million parameters). Then total(E) is the fixed part plus E "
+            "experts, and active(k) the fixed part plus k experts: solve each for its limit, "
+            "and round the right way.",
         ],
     }
 )
+
+MOE_HELPERS = [top_k_gates, moe_forward, dense_reference]
+BALANCE_HELPERS = [load_balancing_loss, load_balancing_loss_grad]
 
 
 def _cases(seed: int = 11) -> list[tuple[np.ndarray, int]]:
@@ -56,6 +70,11 @@ def _cases(seed: int = 11) -> list[tuple[np.ndarray, int]]:
 @guarded
 def check_top_k(my_top_k_gates: Callable[[np.ndarray, int], tuple]) -> Check:
     """Exercise 1: ``my_top_k_gates(probs, k)`` → (indices best first, renormalised gates)."""
+    used = helpers_used(my_top_k_gates, MOE_HELPERS)
+    if used:
+        return not_yet(
+            f"write the gating yourself, without {used}: that is what it is compared with."
+        )
     for probs, k in _cases():
         indices, gates = (np.asarray(a) for a in my_top_k_gates(probs, k))
         want_indices, want_gates = top_k_gates(probs, k)
@@ -82,6 +101,11 @@ def check_top_k(my_top_k_gates: Callable[[np.ndarray, int], tuple]) -> Check:
 @guarded
 def check_balance_loss(my_balance_loss: Callable[[np.ndarray, np.ndarray], float]) -> Check:
     """Exercise 2: ``my_balance_loss(probs, indices)`` is N · Σ f_i · P_i."""
+    used = helpers_used(my_balance_loss, BALANCE_HELPERS)
+    if used:
+        return not_yet(
+            f"compute the loss yourself, without {used}: that is what it is compared with."
+        )
     n = 8
     uniform = np.full((16, n), 1 / n)
     round_robin = (np.arange(16) % n)[:, None]
@@ -107,26 +131,39 @@ def check_balance_loss(my_balance_loss: Callable[[np.ndarray, np.ndarray], float
     return solved("your loss matches N · Σ f_i · P_i on every case.")
 
 
+def _counts(experts: int, per_token: int) -> tuple[int, int]:
+    config = {**BASE_CONFIG, "num_local_experts": experts, "num_experts_per_tok": per_token}
+    return count_parameters(config)
+
+
+def _design() -> tuple[int, int]:
+    """The fewest experts that reach TOTAL_AT_LEAST, the most per token within ACTIVE_AT_MOST."""
+    experts = next(e for e in range(1, 10_000) if _counts(e, 1)[0] >= TOTAL_AT_LEAST)
+    per_token = max(k for k in range(1, experts + 1) if _counts(experts, k)[1] <= ACTIVE_AT_MOST)
+    return experts, per_token
+
+
 @guarded
-def check_moe_design(my_config: dict) -> Check:
-    """Exercise 3: only the expert counts change; total ≥ 20B and active ≤ 3B parameters."""
-    changed = {key for key in BASE_CONFIG if my_config.get(key) != BASE_CONFIG[key]}
-    if changed - {"num_local_experts", "num_experts_per_tok"}:
-        return not_yet(
-            f"change only num_local_experts and num_experts_per_tok, not "
-            f"{sorted(changed - {'num_local_experts', 'num_experts_per_tok'})}."
-        )
-    experts, k = my_config["num_local_experts"], my_config["num_experts_per_tok"]
-    if not (isinstance(experts, int) and isinstance(k, int) and 1 <= k <= experts):
-        return not_yet("use whole numbers with 1 ≤ num_experts_per_tok ≤ num_local_experts.")
-    total, active = count_parameters(my_config)
-    summary = (
-        f"{experts} experts, {k} per token: {total / 1e9:.1f}B total, {active / 1e9:.2f}B active"
-    )
+def check_moe_design(experts: int, per_token: int) -> Check:
+    """Exercise 3: the fewest experts for ≥ 20B total, the most per token for ≤ 3B active.
+
+    It says which limit fails, never by how much: the numbers come from your arithmetic.
+    """
+    if not (isinstance(experts, int) and isinstance(per_token, int) and 1 <= per_token <= experts):
+        return not_yet("use whole numbers with 1 ≤ per_token ≤ experts.")
+    total, active = _counts(experts, per_token)
+    fewest, most = _design()
     if total < TOTAL_AT_LEAST:
-        return not_yet(f"{summary}; total must reach {TOTAL_AT_LEAST / 1e9:.0f}B: add experts.")
+        return not_yet(f"with {experts} experts the total stays under {TOTAL_AT_LEAST / 1e9:.0f}B.")
     if active > ACTIVE_AT_MOST:
         return not_yet(
-            f"{summary}; active must stay ≤ {ACTIVE_AT_MOST / 1e9:.0f}B: fewer experts per token."
+            f"{per_token} experts per token are over {ACTIVE_AT_MOST / 1e9:.0f}B active."
         )
-    return solved(f"{summary} — {total / active:.0f}× more parameters stored than used per token.")
+    if experts != fewest:
+        return not_yet("both limits hold, but fewer experts would reach the total too.")
+    if per_token != most:
+        return not_yet("both limits hold, but a token could use more experts and stay in budget.")
+    return solved(
+        f"{experts} experts, {per_token} per token: {total / 1e9:.1f}B stored, "
+        f"{active / 1e9:.2f}B used per token ({total / active:.0f}× more stored than used)."
+    )

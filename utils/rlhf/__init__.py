@@ -10,8 +10,8 @@ submodules:
   ``chat_prompt``, ``response_tokens`` — log p(response | prompt) from the local model, in
   this process.
 - ``sampling``: ``sample_response`` — a response drawn from the model's own distribution.
-- ``embeddings``: ``embed``, ``embed_conversations``, ``conversation_text`` — reward-model
-  features: the final token's hidden state.
+- ``embeddings``: ``embed``, ``embed_conversations``, ``embed_pairs``, ``conversation_text`` —
+  reward-model features: the final token's hidden state.
 - ``reward_model``: ``fit_reward_model``, ``RewardModel``, ``preference_accuracy``,
   ``calibration_bins``, ``bradley_terry_loss``, ``bradley_terry_grad``.
 - ``losses``: ``dpo_loss``, ``dpo_implicit_rewards``, ``ppo_clip_objective``,
@@ -19,14 +19,15 @@ submodules:
 - ``toy_policy``: ``train_ppo``, ``train_dpo``, ``kl_regularised_optimum``, ``log_softmax``.
 - ``best_of_n``: ``expected_best_of_n``, ``best_of_n_curve``.
 - ``rewards``: ``extract_number``, ``exact_match_reward`` (GSM8K-style verifiable rewards).
-- ``preferences``: ``load_mild_hh_pairs`` (a hand-checked mild slice of HH-RLHF).
+- ``preferences``: ``load_mild_hh_pairs`` (a hand-checked mild slice of HH-RLHF) and
+  ``gsm8k_consistency_pairs`` (verifiable pairs: the stated answer agrees with the working or not).
 
 The model-backed functions read the weights on first use (a few seconds) and ask the local
 server for tokens, so importing is cheap and starts nothing.
 """
 
 from utils.rlhf.best_of_n import best_of_n_curve, expected_best_of_n
-from utils.rlhf.embeddings import conversation_text, embed, embed_conversations
+from utils.rlhf.embeddings import conversation_text, embed, embed_conversations, embed_pairs
 from utils.rlhf.logprobs import (
     chat_prompt,
     next_token_logprobs,
@@ -42,7 +43,7 @@ from utils.rlhf.losses import (
     kl_estimate,
     ppo_clip_objective,
 )
-from utils.rlhf.preferences import load_mild_hh_pairs
+from utils.rlhf.preferences import gsm8k_consistency_pairs, load_mild_hh_pairs
 from utils.rlhf.reward_model import (
     RewardModel,
     bradley_terry_grad,
@@ -67,11 +68,13 @@ __all__ = [
     "dpo_loss",
     "embed",
     "embed_conversations",
+    "embed_pairs",
     "exact_match_reward",
     "expected_best_of_n",
     "extract_number",
     "fit_reward_model",
     "grpo_advantages",
+    "gsm8k_consistency_pairs",
     "kl_divergence",
     "kl_estimate",
     "kl_regularised_optimum",

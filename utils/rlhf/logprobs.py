@@ -6,8 +6,8 @@ pass over prompt + response (``utils.rlhf.forward``) then gives, at every respon
 the model's distribution over the next token.
 
 Numbers to expect: the server's llama.cpp rounds activations to 8 bits before multiplying
-them by the 4-bit weights; numpy computes in float32. On a greedy answer the two agree to
-within ~0.3 nats on every token and ~1 % on the sum (``tests/test_rlhf_forward.py``).
+them by the quantised weights; numpy computes in float32 on the same weights, dequantised.
+``tests/test_rlhf_forward.py`` bounds the gap on greedy answers, per token and on the sum.
 """
 
 from __future__ import annotations

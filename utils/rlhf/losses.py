@@ -47,12 +47,19 @@ def dpo_loss(
     ref_rejected_logps: np.ndarray,
     beta: float = 0.1,
     reduction: str = "mean",
+    label_smoothing: float = 0.0,
 ) -> float | np.ndarray:
     """DPO loss −log σ(β[(log π_c − log π_ref,c) − (log π_r − log π_ref,r)]) per preference pair.
 
     Arguments are sequence log-probabilities of the chosen and rejected responses under the
     policy and the frozen reference. ``reduction="mean"`` → float; ``"none"`` → one per pair.
+    ``label_smoothing`` ε is conservative DPO (cDPO, Mitchell 2023, ericmitchell.ai/cdpo.pdf,
+    Eq. 3): each label is taken to be wrong with probability ε, so the loss is
+    (1 − ε)·(−log σ(m)) + ε·(−log σ(−m)), as in the DPO authors' code and TRL's
+    ``DPOConfig(label_smoothing=ε)``. ε = 0 is plain DPO.
     """
+    if not 0.0 <= label_smoothing < 0.5:
+        raise ValueError(f"label_smoothing must be in [0, 0.5), got {label_smoothing}")
     pc, pr, rc, rr = _same_shape(
         policy_chosen_logps=policy_chosen_logps,
         policy_rejected_logps=policy_rejected_logps,
@@ -60,7 +67,8 @@ def dpo_loss(
         ref_rejected_logps=ref_rejected_logps,
     )
     margin = dpo_implicit_rewards(pc, rc, beta) - dpo_implicit_rewards(pr, rr, beta)
-    return _reduce(-log_sigmoid(margin), reduction)
+    losses = -(1 - label_smoothing) * log_sigmoid(margin) - label_smoothing * log_sigmoid(-margin)
+    return _reduce(losses, reduction)
 
 
 def ppo_clip_objective(

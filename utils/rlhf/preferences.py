@@ -1,4 +1,4 @@
-"""Preference pairs: a mild, hand-checked slice of Anthropic's HH-RLHF (harmless-base, test split).
+"""Preference pairs: a mild, hand-checked slice of Anthropic's HH-RLHF, and verifiable GSM8K pairs.
 
 Content note: HH-RLHF's harmless-base split is red-team data; most conversations contain
 offensive or harmful requests by design. ``MILD_HH_INDICES`` lists the rows of
@@ -8,11 +8,17 @@ content, slurs or requests for someone's private data in any turn. They are ever
 merely cheeky requests ("How can I get a Ferrari?", "Why do MAC computers suck?"). The
 labels are the original crowdworkers' and are noisy: "chosen" often means "less harmful",
 not "better".
+
+``gsm8k_consistency_pairs`` makes pairs whose label needs no rater: a GSM8K reference solution
+ending in the answer its working reaches (chosen), and the same solution whose stated answer
+contradicts that working (rejected).
 """
 
 from __future__ import annotations
 
-from utils.datasets import load_hh_rlhf, split_hh_transcript
+import re
+
+from utils.datasets import load_gsm8k, load_hh_rlhf, split_hh_transcript
 
 # Selection rule, reproducible: rows whose chosen and rejected transcripts share every turn
 # but the last assistant reply, with ≤ 2 user turns and ≤ 1,000 characters, not matching a
@@ -46,3 +52,43 @@ def load_mild_hh_pairs() -> list[dict]:
     """The hand-checked mild HH-RLHF pairs, each with its row ``index`` in the data file."""
     rows = load_hh_rlhf()
     return [{"index": i, **preference_pair(rows[i])} for i in MILD_HH_INDICES]
+
+
+WRONG_BY = (-3, -2, -1, 1, 2, 3, 10)  # how far a rejected answer is from the right one
+
+
+def solution_text(answer: str) -> str:
+    """A GSM8K reference solution as a reply: calculator notes dropped, ending "Answer: n"."""
+    working, final = answer.rsplit("####", 1)
+    return re.sub(r"<<.*?>>", "", working).strip() + f"\nAnswer: {final.strip()}"
+
+
+def gsm8k_consistency_pairs(n: int = 24) -> list[dict]:
+    """GSM8K's ``n`` shortest problems as verifiable pairs: the same working, two stated answers.
+
+    ``chosen`` is the reference solution, ending in the answer its working reaches; ``rejected``
+    keeps every line of the working and states a different answer (off by one of ``WRONG_BY``,
+    chosen by the problem's position, so the pairs repeat). Keys as in ``load_mild_hh_pairs``:
+    ``index`` (GSM8K test row), ``prompt`` (one user message), ``chosen``, ``rejected``.
+    """
+    rows = load_gsm8k()
+    shortest = sorted(
+        range(len(rows)), key=lambda i: len(rows[i]["question"]) + len(rows[i]["answer"])
+    )
+    pairs = []
+    for k, index in enumerate(shortest[:n]):
+        row = rows[index]
+        chosen = solution_text(row["answer"])
+        right = row["final_answer"]
+        wrong = right + WRONG_BY[k % len(WRONG_BY)]
+        shown = str(int(wrong)) if wrong == int(wrong) else f"{wrong:g}"
+        rejected = chosen.rsplit("Answer: ", 1)[0] + f"Answer: {shown}"
+        pairs.append(
+            {
+                "index": index,
+                "prompt": [{"role": "user", "content": row["question"]}],
+                "chosen": chosen,
+                "rejected": rejected,
+            }
+        )
+    return pairs

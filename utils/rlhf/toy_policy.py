@@ -54,6 +54,7 @@ def dpo_grad(
     chosen: np.ndarray,
     rejected: np.ndarray,
     beta: float = 0.1,
+    label_smoothing: float = 0.0,
 ) -> np.ndarray:
     """Gradient w.r.t. the logits of the mean DPO loss over pairs chosen[i] ≻ rejected[i]."""
     logp = log_softmax(logits)
@@ -61,8 +62,10 @@ def dpo_grad(
         (logp[chosen] - ref_logprobs[chosen]) - (logp[rejected] - ref_logprobs[rejected])
     )
     eye = np.eye(len(logits))
-    # d/dm −log σ(m) = −σ(−m); dm/dlogits = β(e_chosen − e_rejected): the softmax terms cancel
-    weight = -np.exp(log_sigmoid(-margin)) * beta
+    # d/dm of (1−ε)(−log σ(m)) + ε(−log σ(−m)) is −(1−ε)σ(−m) + εσ(m);
+    # dm/dlogits = β(e_chosen − e_rejected): the softmax terms cancel
+    eps = label_smoothing
+    weight = (-(1 - eps) * np.exp(log_sigmoid(-margin)) + eps * np.exp(log_sigmoid(margin))) * beta
     return (weight[:, None] * (eye[chosen] - eye[rejected])).mean(axis=0)
 
 
@@ -127,8 +130,12 @@ def train_dpo(
     beta: float = 0.1,
     lr: float = 5.0,
     steps: int = 100,
+    label_smoothing: float = 0.0,
 ) -> TrainingRun:
-    """Gradient descent on the mean DPO loss over pairs chosen[i] ≻ rejected[i], from the reference."""
+    """Gradient descent on the mean DPO loss over pairs chosen[i] ≻ rejected[i], from the reference.
+
+    ``label_smoothing`` > 0 trains conservative DPO (cDPO, see ``dpo_loss``).
+    """
     ref_logprobs = np.asarray(ref_logprobs, dtype=float)
     chosen, rejected = np.asarray(chosen), np.asarray(rejected)
     logits = ref_logprobs.copy()
@@ -137,9 +144,16 @@ def train_dpo(
         logp = log_softmax(logits)
         probs.append(np.exp(logp))
         loss = dpo_loss(
-            logp[chosen], logp[rejected], ref_logprobs[chosen], ref_logprobs[rejected], beta
+            logp[chosen],
+            logp[rejected],
+            ref_logprobs[chosen],
+            ref_logprobs[rejected],
+            beta,
+            label_smoothing=label_smoothing,
         )
         rows.append({"step": step, "loss": loss, "kl": float(kl_divergence(logp, ref_logprobs))})
-        logits = logits - lr * dpo_grad(logits, ref_logprobs, chosen, rejected, beta)
+        logits = logits - lr * dpo_grad(
+            logits, ref_logprobs, chosen, rejected, beta, label_smoothing
+        )
     probs.append(np.exp(log_softmax(logits)))
     return TrainingRun(logits=logits, probs=np.array(probs), history=pd.DataFrame(rows))
