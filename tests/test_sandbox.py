@@ -24,7 +24,7 @@ from utils.evals import (
     sandbox_macos,
     sandbox_seccomp,
 )
-from utils.evals.sandbox import CHILD, STATUSES, _Run, _verdict
+from utils.evals.sandbox import CHILD, STATUSES, _interpreter, _Run, _verdict
 from utils.evals.sandbox_child import SETUP_FAILED
 from utils.settings import world_readable_dotenv
 
@@ -318,6 +318,24 @@ def test_writing_outside_its_folder_is_refused():
             assert result.stdout == "original\n"
         assert result.status == "error" and "PermissionError" in result.reason
         assert precious.read_text() == "original"
+
+
+@pytest.mark.skipif(not FEATURES.files_confined, reason="no file confinement on this machine")
+def test_it_runs_no_other_program_and_lists_nothing_outside_its_folder():
+    result = run_code(
+        "import os, subprocess\n"
+        "for action in (lambda: subprocess.run(['/bin/sh', '-c', 'true']), lambda: os.listdir('/'),\n"
+        "               lambda: os.listdir(os.path.expanduser('~'))):\n"
+        "    try:\n"
+        "        action()\n"
+        "        print('allowed')\n"
+        "    except (OSError, KeyError):\n"
+        "        print('refused')"
+    )
+    assert result.passed, result.stderr
+    assert result.stdout.split() == ["refused"] * 3
+    executable, install = _interpreter(FEATURES.python)
+    assert install[0] == executable and os.path.dirname(executable) not in install  # not all of bin/
 
 
 def test_the_program_works_in_a_fresh_empty_folder():

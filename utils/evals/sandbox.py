@@ -331,19 +331,37 @@ def _received(tcp: socket.socket, udp: socket.socket) -> bool:
         return False
 
 
+# Run by the interpreter that will run programs: the paths of its install, and the folders of
+# the shared libraries it loads for the standard library's C modules (Nix, conda, Homebrew
+# keep them outside the system's folders).
+_INSTALL = """
+import json, os, sys, sysconfig
+paths = [sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib"),
+         sysconfig.get_config_var("LIBDIR")]
+if sys.platform == "darwin":
+    paths.append(sys.base_prefix)
+if os.path.exists("/proc/self/maps"):
+    for name in ("_ctypes", "_decimal", "_hashlib", "_json", "_socket", "_sqlite3", "_ssl",
+                 "math", "pyexpat", "select", "zlib", "_bz2", "_lzma"):
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split(maxsplit=5)  # address, mode, offset, device, inode, path
+            path = fields[5].strip() if len(fields) == 6 else ""
+            if path.startswith("/") and path != os.path.realpath(sys.executable) and not path.endswith("(deleted)"):
+                paths.append(os.path.dirname(path))
+print(json.dumps([os.path.realpath(sys.executable)] + [p for p in paths if p]))
+"""
+
+
 @functools.cache
 def _interpreter(python: str) -> tuple[str, list[str]]:
     """The real executable of ``python`` and the paths of its install the program may read."""
-    code = (
-        "import json, os, sys, sysconfig\n"
-        "paths = [sysconfig.get_path('stdlib'), sysconfig.get_path('platstdlib'),"
-        " sysconfig.get_config_var('LIBDIR')]\n"
-        "if sys.platform == 'darwin':\n"
-        "    paths.append(sys.base_prefix)\n"
-        "print(json.dumps([os.path.realpath(sys.executable)] + [p for p in paths if p]))"
-    )
     try:
-        out = subprocess.run([python, "-I", "-S", "-c", code], capture_output=True, text=True,
+        out = subprocess.run([python, "-I", "-S", "-c", _INSTALL], capture_output=True, text=True,
                              env=ENVIRONMENT, timeout=60, check=True)  # fmt: skip
         executable, *install = json.loads(out.stdout)
     except (OSError, subprocess.SubprocessError, ValueError):
