@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import openai
+
 from utils import local_model
 from utils.config_sources import (  # noqa: F401 (re-exported: where settings come from)
     CONFIG_NAMES,
@@ -176,9 +178,15 @@ def load_settings() -> Settings:
         url = local_server.ensure_running(local_model.selected(values))
         return replace(settings, base_url=url)
     if settings.model is None:
-        models = available_models(settings.base_url, settings.api_key.reveal())
+        try:
+            models = available_models(settings.base_url, settings.api_key.reveal())
+        except openai.APIError as error:  # utils.errors.explain(error) says what to do
+            raise ConfigError(
+                f"Set OPENAI_MODEL: {settings.base_url} did not list its models "
+                f"({type(error).__name__}: {error})."
+            ) from error
         if len(models) != 1:
-            listed = ", ".join(models) if models else "none could be listed"
+            listed = ", ".join(models) if models else "no models"
             raise ConfigError(f"Set OPENAI_MODEL: {settings.base_url} serves {listed}.")
         return replace(settings, model=models[0])
     return settings
