@@ -70,5 +70,18 @@ stop:
 benchmark: setup
 	$(PY) benchmarks/local_throughput.py
 
+# The course as a website in _build/html, from the notebooks' committed outputs (never run):
+# Sphinx + MyST-NB, configured in docs/site/, warnings are errors. Open it with
+#   python3 -m http.server -d _build/html
+.PHONY: site
+SITE_STAMP := $(VENV)/.installed-site
+site: $(SITE_STAMP)
+	$(PY) -m tools.site _build/html
+
+$(SITE_STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --progress-bar on -e '.[site]'
+	@touch $@
+
 clean:
 	rm -rf $(VENV)

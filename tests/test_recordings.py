@@ -12,16 +12,21 @@ from tests.scripted_api import completion, scripted_servers
 from tools.record import RecordingProxy, assemble
 from utils.flaky_server import FlakyStreamServer
 from utils.recordings import (
+    END_OF_ANSWER,
     MODEL_STUDIO_HOSTS,
     RecordingError,
+    answer_block,
     beside,
     find,
+    published_answer,
     record_call,
     recorded_answer,
     recorded_dir,
     region_of,
     request_key,
     save,
+    show_answer,
+    shown_answers,
 )
 from utils.settings import DASHSCOPE_BASE_URLS
 
@@ -199,3 +204,81 @@ def test_make_record_runs_a_notebook_through_the_proxy(standin, tmp_path, monkey
     assert len(proxy.recorded) == 1
     assert find(REQUEST, folder=tmp_path / "recorded").text == "9.8 is larger."
     assert nbformat.read(path, as_version=4).cells[0].outputs == []  # the notebook is not rewritten
+
+
+# Published answers: shown like recordings, each byte-equal to its bundled file.
+
+PUBLISHED = published_answer("misguided_attention", "trolley_problem_easy", sample=1)
+
+
+def test_a_published_answer_carries_its_provenance():
+    answer = PUBLISHED
+    assert answer.model == "qwen-max" and answer.sample == 1 and answer.samples == 3
+    assert answer.file == "qwen25max_outputs/misguided_attention/output_queries_qwenmax.json.xz"
+    assert "five dead people" in answer.prompt and answer.text
+    label = answer.label()
+    for part in ("MisguidedAttention", "7ae31ba", "CC0", "2025-02-03", "temperature 0.7"):
+        assert part in label
+    assert "alias" in label and "qwen-max-2025-01-25" in label  # the alias caveat
+    rival = published_answer("misguided_attention", "trolley_problem_easy", model="dsv3")
+    assert rival.model == "DeepSeek-V3" and "alias" not in rival.label()
+
+
+def test_a_pfgen_bench_answer_is_the_exact_snapshot():
+    answer = published_answer("pfgen_bench", "Q01", sample=3)
+    assert answer.model == "qwen-max-2025-01-25" and answer.samples == 10
+    assert answer.file == "qwen25max_outputs/pfgen_bench/trials.jsonl.xz"
+    assert "temperature 0.0" in answer.label() and "alias" not in answer.label()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("misguided_attention", "no_such_prompt"), "no published answer"),
+        (("misguided_attention", "trolley_problem_easy", 3), r"samples 0\.\.2"),
+        (("misguided_attention", "trolley_problem_easy", 0, "gpt-5"), "known"),
+        (("misguided_attention", "new_years_monty_hall", 0, "sonnet37"), "no answer"),
+        (("pfgen_bench", "Q51"), "no published answer"),
+        (("pfgen_bench", "Q01", 0, "qwen-max"), "only for qwen-max-2025-01-25"),
+        (("arena_hard", "x"), "the course has"),
+    ],
+)
+def test_asking_for_an_answer_that_is_not_there_says_so(args, message):
+    with pytest.raises(ValueError, match=message):
+        published_answer(*args)
+
+
+def test_an_answer_block_is_found_again_whole():
+    pfgen = published_answer("pfgen_bench", "Q02", sample=0)
+    shown = beside(REQUEST, "live text", "smollm2-135m-instruct", published=[PUBLISHED, pfgen])
+    found = shown_answers(shown)
+    assert [(a["model"], a["prompt"], a["sample"]) for a in found] == [
+        ("qwen-max", "trolley_problem_easy", 1),
+        ("qwen-max-2025-01-25", "Q02", 0),
+    ]
+    assert found[0]["text"] == PUBLISHED.text and found[1]["text"] == pfgen.text
+    assert "no recording yet" not in shown
+    assert shown.index(END_OF_ANSWER) < shown.index("Live: smollm2") < shown.index("live text")
+    assert shown_answers(answer_block(PUBLISHED))[0]["file"] == PUBLISHED.file
+
+
+def test_a_cut_or_malformed_answer_block_is_an_error():
+    block = answer_block(PUBLISHED)
+    with pytest.raises(ValueError, match="not printed whole"):
+        shown_answers(block.replace(PUBLISHED.text[-20:], ""))
+    with pytest.raises(ValueError, match="form"):
+        shown_answers(block.replace(" chars=", " length="))
+
+
+def test_show_answer_prints_the_block(capsys):
+    show_answer(PUBLISHED)
+    assert capsys.readouterr().out == answer_block(PUBLISHED) + "\n"
+
+
+def test_a_recording_shows_first_and_is_found_like_a_published_answer(standin, tmp_path):
+    record_call(client(standin), REQUEST, folder=tmp_path)
+    shown = beside(REQUEST, "live", "smollm2", folder=tmp_path, published=PUBLISHED)
+    found = shown_answers(shown)
+    assert [a["text"] for a in found] == ["9.8 is larger.", PUBLISHED.text]
+    assert found[0]["prompt"] == request_key(REQUEST) and found[0]["model"] == SNAPSHOT
+    assert "max_tokens 8" in shown  # the recording's sampling is in its label

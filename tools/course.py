@@ -3,8 +3,10 @@
 Each notebook's first ``# `` heading is its title, its ``**Time:** ~N min`` line the study
 time, ``metadata.cookbook.summary`` what it teaches and ``metadata.cookbook.run_seconds`` how
 long a full run took when its outputs were committed. From these this module generates
-README's notebook table, every notebook's Colab/Binder badges and its Colab install cell,
-all from the repository slug in ``pyproject.toml`` (``[project.urls] Repository``).
+README's notebook table, README's launch badges (Colab, Binder, Codespaces), every notebook's
+Colab/Binder badges and its Colab install cell, all from the repository slug in
+``pyproject.toml`` (``[project.urls] Repository``); the website (``tools/site.py``) builds its
+launch buttons from the same functions.
 
     python -m tools.course check   # exit 1 if anything generated is out of date
     python -m tools.course sync    # rewrite what is out of date
@@ -39,11 +41,25 @@ class NotebookInfo:
     run_seconds: float | None
 
 
+def _pyproject() -> dict:
+    with open(repo_root() / "pyproject.toml", "rb") as handle:
+        return tomllib.load(handle)
+
+
 def repository() -> str:
     """The GitHub ``owner/name`` slug every badge and the Colab cell point at."""
-    with open(repo_root() / "pyproject.toml", "rb") as handle:
-        url = tomllib.load(handle)["project"]["urls"]["Repository"]
+    url = _pyproject()["project"]["urls"]["Repository"]
     return url.removeprefix("https://github.com/").strip("/")
+
+
+def published() -> bool:
+    """Whether the course is published at that repository (``[tool.cookbook] published``)."""
+    return bool(_pyproject().get("tool", {}).get("cookbook", {}).get("published", False))
+
+
+def repository_url() -> str:
+    """The repository's page on GitHub (a placeholder until the course is published there)."""
+    return f"https://github.com/{repository()}"
 
 
 def notebook_paths() -> list[Path]:
@@ -94,6 +110,16 @@ def binder_url(path: Path) -> str:
     return f"https://mybinder.org/v2/gh/{repository()}/main?labpath={labpath}"
 
 
+def codespaces_url() -> str:
+    """A new GitHub Codespace of the repository, set up by ``.devcontainer/devcontainer.json``."""
+    return f"https://codespaces.new/{repository()}?quickstart=1"
+
+
+def launch_urls(path: Path) -> dict[str, str]:
+    """Every place a learner can start ``path``: Colab, Binder and a Codespace (devcontainer)."""
+    return {"Colab": colab_url(path), "Binder": binder_url(path), "Codespaces": codespaces_url()}
+
+
 def badges_markdown(path: Path) -> str:
     """The badges cell for ``path``."""
     return (
@@ -115,7 +141,7 @@ def colab_cell_source() -> str:
     )
 
 
-def _format_run(seconds: float | None) -> str:
+def format_run(seconds: float | None) -> str:
     if seconds is None:
         return "not measured"
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
@@ -131,12 +157,19 @@ def readme_table() -> str:
         number = info.path.name[:2]
         link = f"[{info.title}]({_relative(info.path)})"
         rows.append(
-            f"| {number} | {link} | {info.summary} | ~{info.minutes} min | {_format_run(info.run_seconds)} |"
+            f"| {number} | {link} | {info.summary} | ~{info.minutes} min | {format_run(info.run_seconds)} |"
         )
     return "\n".join(rows)
 
 
-def _replace_block(text: str, start: str, end: str, content: str) -> str:
+def readme_badges() -> str:
+    """README's badges: the first lesson on Colab and Binder, and the course in a Codespace."""
+    badges = badges_markdown(notebook_paths()[0]).split("\n", 1)[1]  # without the marker
+    codespaces = "https://github.com/codespaces/badge.svg"
+    return f"{badges} [![Open in GitHub Codespaces]({codespaces})]({codespaces_url()})"
+
+
+def replace_block(text: str, start: str, end: str, content: str) -> str:
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
         raise ValueError(f"README.md lacks the markers {start!r} ... {end!r}")
@@ -144,10 +177,8 @@ def _replace_block(text: str, start: str, end: str, content: str) -> str:
 
 
 def _synced_readme(text: str) -> str:
-    first = notebook_paths()[0]
-    badges = badges_markdown(first).split("\n", 1)[1]  # without the marker comment
-    text = _replace_block(text, README_BADGES_START, README_BADGES_END, badges)
-    return _replace_block(text, TABLE_START, TABLE_END, readme_table())
+    text = replace_block(text, README_BADGES_START, README_BADGES_END, readme_badges())
+    return replace_block(text, TABLE_START, TABLE_END, readme_table())
 
 
 def _synced_notebook(path: Path) -> dict:

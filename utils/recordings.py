@@ -1,14 +1,35 @@
-"""Recorded answers: a real backend's response to a request, stored with where it came from.
+"""Qwen2.5-Max's real answers, shown beside the live one: recorded and published answers.
 
-A recording is one JSON file, ``data/recorded/<model>/<key>.json``. The key is the SHA-256 of
-the request (model, messages and every parameter, as canonical JSON; ``stream`` aside), so
-the same request finds the same file. Beside the request and response it keeps the
-provenance: model id, endpoint host, region, date and the ``openai`` SDK version.
+Two kinds of real answer, shown the same way:
 
-A lesson can show Qwen2.5-Max's recorded answer beside the live local one; where nothing was
-recorded it says so. Nothing here ever makes an answer up. Only answers from Model Studio's
-own endpoints may be saved into ``data/recorded/`` (``make record`` with a DashScope key);
-anything else (a test's stand-in, a local server) records into a folder of its own.
+- a **recording**: Model Studio's response to exactly a lesson's request, made with
+  ``make record`` and stored as ``data/recorded/<model>/<key>.json``. The key is the SHA-256 of
+  the request (model, messages and every parameter, as canonical JSON; ``stream`` aside), so the
+  same request finds the same file. Beside request and response it keeps the provenance: model
+  id, endpoint host, region, date and the ``openai`` SDK version. Only answers from Model
+  Studio's own endpoints may be saved into ``data/recorded/``; anything else (a test's stand-in,
+  a local server) records into a folder of its own.
+- a **published answer**: an answer a public benchmark stored, bundled in
+  ``data/qwen25max_outputs/`` (MisguidedAttention: OpenRouter's alias ``qwen/qwen-max``;
+  pfgen-bench: the exact snapshot ``qwen-max-2025-01-25``).
+
+How a lesson shows one (the live answer, whatever the backend, stays beside it)::
+
+    from utils.recordings import beside, published_answer, show_answer
+
+    answer = published_answer("misguided_attention", "trolley_problem_easy", sample=0)
+    print(answer.prompt)     # what was asked (print a few prompts, never all)
+    show_answer(answer)      # label (source, date, sampling, caveat), then the whole answer
+
+    request = {"model": settings.model, "messages": [{"role": "user", "content": answer.prompt}]}
+    live = client.chat.completions.create(**request).choices[0].message.content
+    print(beside(request, live, settings.model, published=answer))
+
+``published_answer("pfgen_bench", "Q01", sample=3)`` gives trial 3 of question Q01. ``beside``
+puts a ``make record`` recording of ``request`` first when one exists. Every answer is printed
+whole between a parseable header, ``── answer model=… file=… prompt=… sample=… chars=…``, and
+``── end of answer``; ``tests/test_shown_answers.py`` finds each one in the committed notebooks
+and checks it is byte-equal to the bundled file. Nothing here ever makes an answer up.
 """
 
 from __future__ import annotations
@@ -16,7 +37,8 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -25,7 +47,10 @@ from urllib.parse import urlsplit
 
 from utils.models import REFERENCE_MODEL
 from utils.paths import data_dir
+from utils.published_answers import PublishedAnswer, published_answer
 from utils.settings import DASHSCOPE_BASE_URLS
+
+__all__ = ["PublishedAnswer", "Recording", "beside", "published_answer", "show_answer"]
 
 UNKEYED = ("stream", "stream_options")  # how an answer is delivered, not what is asked
 MODEL_STUDIO_HOSTS = {urlsplit(url).hostname: region for region, url in DASHSCOPE_BASE_URLS.items()}
@@ -78,9 +103,30 @@ class Recording:
             if self.region
             else f"{self.endpoint} (not Model Studio)"
         )
+        asked = {k: v for k, v in self.request.items() if k not in ("model", "messages")}
+        sampling = ", ".join(f"{k} {v}" for k, v in sorted(asked.items())) or "default sampling"
         return (
             f"{self.model} on {where}, recorded {self.recorded_on} with openai {self.sdk_version}"
+            f" · {sampling}"
         )
+
+    @property
+    def file(self) -> str:
+        """The recording's file: a path inside ``data/`` when committed there."""
+        try:
+            return self.path.resolve().relative_to(data_dir().resolve()).as_posix()
+        except ValueError:
+            return str(self.path)
+
+    @property
+    def prompt_id(self) -> str:
+        """The request's key (the file's name)."""
+        return self.path.stem
+
+    @property
+    def sample(self) -> int:
+        """Always 0: a recording holds one answer to its request."""
+        return 0
 
 
 def _folder(folder: Path | None) -> Path:
@@ -147,20 +193,66 @@ def recorded_answer(
     return find({**request, "model": model}, folder)
 
 
+END_OF_ANSWER = "── end of answer"
+_HEADER = re.compile(
+    r"^── answer model=(?P<model>\S+) file=(?P<file>\S+) prompt=(?P<prompt>\S+) "
+    r"sample=(?P<sample>\d+) chars=(?P<chars>\d+)$",
+    re.MULTILINE,
+)
+
+
+def answer_block(answer: Recording | PublishedAnswer) -> str:
+    """``answer`` whole, under its label and a parseable header, closed by ``── end of answer``."""
+    kind = "Recorded" if isinstance(answer, Recording) else "Published"
+    header = (
+        f"── answer model={answer.model} file={answer.file} prompt={answer.prompt_id} "
+        f"sample={answer.sample} chars={len(answer.text)}"
+    )
+    return f"── {kind}: {answer.label()}\n{header}\n{answer.text}\n{END_OF_ANSWER}"
+
+
+def show_answer(answer: Recording | PublishedAnswer) -> None:
+    """Print ``answer_block(answer)``."""
+    print(answer_block(answer))
+
+
+def shown_answers(text: str) -> list[dict]:
+    """Every answer block in ``text`` (a cell's printed output), in order.
+
+    Each is ``{"model", "file", "prompt", "sample", "text"}``; a header whose answer is cut
+    short or not followed by ``── end of answer`` raises ``ValueError``.
+    """
+    found = []
+    for match in _HEADER.finditer(text):
+        start = match.end() + 1
+        end = start + int(match["chars"])
+        body = text[start:end]
+        if len(body) != int(match["chars"]) or not text.startswith(f"\n{END_OF_ANSWER}", end):
+            raise ValueError(f"the answer under {match.group(0)!r} is not printed whole")
+        found.append({**match.groupdict(), "sample": int(match["sample"]), "text": body})
+    found_headers = len(re.findall(r"^── answer ", text, re.MULTILINE))
+    if found_headers != len(found):
+        raise ValueError("an answer header does not have the form answer_block writes")
+    return found
+
+
 def beside(
     request: Mapping[str, Any],
     live: str,
     live_model: str,
     model: str = REFERENCE_MODEL,
     folder: Path | None = None,
+    published: PublishedAnswer | Sequence[PublishedAnswer] = (),
 ) -> str:
-    """The recorded answer of ``model`` (or "no recording yet") above the live one, labelled."""
+    """Real answers above the live one, each labelled: ``model``'s recording of ``request``
+    (``make record``) if there is one, then the ``published`` answers given."""
+    if isinstance(published, PublishedAnswer):
+        published = [published]
     recording = recorded_answer(request, model, folder)
-    if recording is None:
-        first = (
+    blocks = [answer_block(a) for a in ([recording] if recording else []) + list(published)]
+    if not blocks:
+        blocks = [
             f"── Recorded: no recording yet of {model} for this request. "
             "With a DashScope key, `make record` stores one."
-        )
-    else:
-        first = f"── Recorded: {recording.label()}\n{recording.text}"
-    return f"{first}\n── Live: {live_model} (this run)\n{live}"
+        ]
+    return "\n".join([*blocks, f"── Live: {live_model} (this run)\n{live}"])
