@@ -453,8 +453,11 @@ def test_a_dotenv_readable_by_everyone_is_flagged(monkeypatch):
     reason="set COOKBOOK_SANDBOX_TEST_USER=unprivileged when running these tests as a normal user",
 )
 def test_this_run_is_the_unprivileged_one_it_claims_to_be():
-    """CI runs this file a second time as an unprivileged user (a learner's laptop): make sure."""
+    """CI runs this file a second time as an unprivileged user (a learner's laptop): make sure,
+    and make sure that run cannot skip the fallback-path tests (they need a seccomp filter)."""
     assert os.geteuid() != 0 and not FEATURES.as_root and not FEATURES.own_user
+    if sys.platform == "linux":
+        assert sandbox_seccomp.available(), "the fallback-path tests would be skipped here"
 
 
 # --- the verdict cannot be forged ---------------------------------------------------------
@@ -635,9 +638,13 @@ def test_without_user_namespaces_hostile_programs_get_nothing(planted):
     if "refused" not in results["honest"]:  # where the sandbox runs at all, it still works
         assert results["honest"]["status"] == "passed"
         assert results["signal"]["status"] == "error", results["signal"]
-    features = report["features"]
+    features, text = report["features"], report["description"]
     if features["landlock"] or features["own_user"]:  # nothing refused: it was kept from all of it
         assert not any("refused" in result for result in results.values())
+    if features["landlock"]:  # what describe_sandbox() says there is what these programs met
+        assert features["files_confined"] and "✔ opens only Python's standard library" in text
+        assert "✔ no network, not even loopback" in text and "network namespace" not in text
+        assert "run_code will not run programs" not in text
 
 
 @on_linux_with_seccomp

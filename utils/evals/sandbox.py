@@ -30,9 +30,10 @@ random token, new for each run, that the sandbox's runner receives over a pipe b
 program starts and writes to a second pipe only after the program's last line ran: it is in
 no file, argument or environment variable the program can read, and printing anything proves
 nothing. A program that calls ``sys.exit(0)`` or ``os._exit(0)`` before its tests run has not
-passed. (Code written to attack this harness, digging through its own interpreter's memory,
-could still fake a pass: the sandbox protects your machine, it does not make a benchmark
-cheat-proof.)
+passed. (Code written to attack this harness could still fake a pass: the program shares its
+interpreter with the runner that vouches for it, so it can find the token there, e.g. in the
+runner's frame through ``sys._getframe``. The sandbox protects your machine; it does not make
+a benchmark cheat-proof.)
 """
 
 from __future__ import annotations

@@ -43,8 +43,9 @@ def describe_sandbox() -> str:
         else f"  {NO} no_new_privs not available"
     )
     lines.append(
-        f"  {YES} \"passed\" needs a token the program never sees (its runner gets it over a "
-        "pipe and writes it back after the last line)"
+        f"  {YES} \"passed\" needs a token in no file, argument, environment variable or output "
+        "of the program (its runner gets it over a pipe, writes it back after the last line); code "
+        "written to attack this harness could still find it in the interpreter they share"
     )
     if f.refusal:
         lines.append(f"  {NO} {f.refusal}")
