@@ -276,6 +276,7 @@ def test_asking_for_a_different_model_replaces_the_running_server(own_state, mon
     copy.symlink_to(local_model.bundled_path())
     monkeypatch.setenv("COOKBOOK_LOCAL_MODEL", str(copy))
     assert local_server.ensure_running() == first.base_url  # asked for none: it stays
+    assert local_server.status() == first  # the same process, not a new one on the same port
     url = local_server.ensure_running(local_model.selected())  # asked for the new choice
     second = local_server.status()
     assert second.alias == "my-copy" and url == second.base_url
