@@ -7,10 +7,12 @@ receives (so "zero calls" is measured, not assumed) and the suite's local model 
 import asyncio
 import itertools
 import json
+import socket
 import threading
 import time
 
 import numpy as np
+import openai
 import pytest
 
 from tests.scripted_api import completion, scripted_servers
@@ -100,6 +102,26 @@ def test_failed_items_are_recorded_and_the_run_goes_on(scripted_api, tmp_path):
     assert api.hits == 1 + 1 + 1 + 4
     asyncio.run(run(requests, api.client(), cache=cache, progress=False, max_attempts=1))
     assert api.hits == 7 + 2  # errors are not cached: only the two failures are tried again
+
+
+def test_a_bug_is_raised_not_counted_as_a_failed_request(scripted_api):
+    api = scripted_api()
+    requests = requests_for(["one", "two"]) + requests_for(["three"], max_token=5)  # typo
+    with pytest.raises(TypeError, match="max_token"):
+        asyncio.run(run(requests, api.client(), progress=False))
+    # and an API error is still an outcome, not an exception
+    outcomes = asyncio.run(run(requests_for(["FAIL please"]), api.client(), progress=False))
+    assert outcomes[0].error.startswith("BadRequestError")
+    assert summarize(outcomes) == "0 of 1 answered (0 from the cache); 1 not evaluated (0 still rate-limited, 1 failed)"
+
+
+def test_a_network_error_is_a_failed_request():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens once the socket is closed
+    client = openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
+    outcomes = asyncio.run(run(requests_for(["hi"]), client, progress=False, max_attempts=2, backoff=0.01))
+    assert outcomes[0].error.startswith("APIConnectionError") and outcomes[0].attempts == 2
 
 
 def test_concurrency_is_bounded(scripted_api):

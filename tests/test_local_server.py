@@ -269,13 +269,15 @@ def test_a_port_taken_after_the_check_moves_to_the_next(own_state, monkeypatch):
     assert info.port == free and local_server.status() == info
 
 
-def test_a_different_model_replaces_the_running_server(own_state, monkeypatch, tmp_path):
+def test_asking_for_a_different_model_replaces_the_running_server(own_state, monkeypatch, tmp_path):
     local_server.ensure_running()
     first = local_server.status()
     copy = tmp_path / "My-Copy.gguf"
     copy.symlink_to(local_model.bundled_path())
     monkeypatch.setenv("COOKBOOK_LOCAL_MODEL", str(copy))
-    url = local_server.ensure_running()
+    assert local_server.ensure_running() == first.base_url  # asked for none: it stays
+    assert local_server.status() == first  # the same process, not a new one on the same port
+    url = local_server.ensure_running(local_model.selected())  # asked for the new choice
     second = local_server.status()
     assert second.alias == "my-copy" and url == second.base_url
     assert not local_server.is_alive(first)  # the old one was stopped, not orphaned

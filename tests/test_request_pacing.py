@@ -107,3 +107,17 @@ def test_the_snapshot_is_paced_at_60_a_minute_unless_the_caller_brings_a_client(
     for _ in range(3):
         ask(unpaced)
     assert np.diff(server.arrivals).max() < 0.5
+
+
+def test_pacing_follows_the_url_the_client_really_talks_to(server, monkeypatch):
+    """05's Batch client talks to a loopback Batch API: it neither waits for nor uses up
+    DashScope's slots (issue 23: the URL was taken from the settings, not the client)."""
+    monkeypatch.setattr(clients, "rate_limits", lambda model: (60, None))  # 1 s apart
+    settings = settings_for("dashscope", "https://dashscope.invalid/pacing-test/v1")
+    loopback = get_client(settings, base_url=server.base_url)
+    assert clients.paced_requests_per_minute(settings, server.base_url) is None
+    for _ in range(4):
+        ask(loopback)
+    assert server.hits == 4 and np.diff(server.arrivals).max() < 0.5
+    assert spacing_for(settings.base_url, settings.model, 60).reserve() == 0.0  # slots untouched
+    assert clients.paced_requests_per_minute(settings) == 60  # its own endpoint still is

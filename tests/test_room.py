@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import http.client
 import json
 import os
 import queue
+import shutil
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -17,6 +21,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import httpx2
 import openai
 import pytest
 
@@ -120,7 +125,9 @@ def test_advertised_host():
 def test_binding_beyond_loopback_is_announced_loudly():
     banner = server.exposure_banner("0.0.0.0", 8800, "http://10.0.0.5:8800/v1")
     assert banner.startswith("!!!") and "WARNING" in banner and "0.0.0.0:8800" in banner
-    assert "http://10.0.0.5:8800/v1" in banner and "plain HTTP" in banner
+    assert "http://10.0.0.5:8800/v1" in banner and "plain HTTP" in banner and "--tls-cert" in banner
+    encrypted = server.exposure_banner("0.0.0.0", 8800, "https://10.0.0.5:8800/v1", encrypted=True)
+    assert "WARNING" in encrypted and "encrypted (TLS" in encrypted and "plain HTTP" not in encrypted
 
 
 def test_the_engine_command_carries_no_key(tmp_path):
@@ -283,14 +290,14 @@ def _get(url: str, key: str | None = None) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-def test_room_prints_each_learners_settings_and_listens_on_loopback_only(room):
-    settings = _settings(room.output)
-    assert sorted(settings) == [f"learner-{n:02d}" for n in range(1, 8)]
+def test_room_prints_no_key_by_default_and_listens_on_loopback_only(room):
+    csv_keys = {x.name: x.api_key for x in room.files.learners()}
+    assert sorted(csv_keys) == [f"learner-{n:02d}" for n in range(1, 8)]
+    printed = "\n".join(room.output)
+    assert not any(key in printed for key in [*csv_keys.values(), room.files.instructor()])
+    assert _settings(room.output) == {} and str(room.files.learners_csv) in printed
     assert not any("WARNING" in line for line in room.output)
     assert room.info["host"] == "127.0.0.1"
-    assert {s["OPENAI_BASE_URL"] for s in settings.values()} == {room.info["base_url"]}
-    csv_keys = {x.name: x.api_key for x in room.files.learners()}
-    assert {name: s["OPENAI_API_KEY"] for name, s in settings.items()} == csv_keys
     command = Path(f"/proc/{room.info['engine_pid']}/cmdline").read_bytes().decode().split("\0")
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert not any(key in " ".join(command) for key in csv_keys.values())  # keys: file only
@@ -314,21 +321,34 @@ def test_a_wrong_or_missing_key_gets_401_and_nothing_else(room):
     assert status == 200 and "llamacpp:requests_processing" in text
 
 
-def test_printed_settings_make_a_learners_load_settings_resolve_to_the_room(room, tmp_path):
-    mine = _settings(room.output)["learner-03"]
-    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in mine.items()))  # as printed
+def _handout_row(files: RoomFiles, name: str) -> dict[str, str]:
+    """A learner's row of the handout CSV: their OPENAI_BASE_URL and OPENAI_API_KEY."""
+    with open(files.learners_csv, newline="") as file:
+        row = next(r for r in csv.DictReader(file) if r["learner"] == name)
+    return {"OPENAI_BASE_URL": row["OPENAI_BASE_URL"], "OPENAI_API_KEY": row["OPENAI_API_KEY"]}
+
+
+def _learner_session(folder: Path, row: dict[str, str], extra_env: dict | None = None):
+    """A learner's kernel: the handout row in its .env, then load_settings() and one call."""
+    folder.mkdir(exist_ok=True)
+    (folder / ".env").write_text("".join(f"{k}={v}\n" for k, v in row.items()))
     env = {k: v for k, v in os.environ.items()
            if k not in ("COOKBOOK_PROVIDER", "DASHSCOPE_API_KEY") and not k.startswith("OPENAI_")}  # fmt: skip
     env["PYTHONPATH"] = str(ROOT)
-    learner = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c",
          "from utils import load_settings, get_client\n"
          "s = load_settings()\n"
          "r = get_client(s).chat.completions.create(model=s.model, max_tokens=8,"
          " messages=[{'role': 'user', 'content': 'Hi'}])\n"
          "print(s.provider, s.base_url, s.model, r.usage.completion_tokens > 0, repr(s))"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        cwd=folder, env={**env, **(extra_env or {})}, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
+
+
+def test_a_handout_row_makes_a_learners_load_settings_resolve_to_the_room(room, tmp_path):
+    mine = _handout_row(room.files, "learner-03")
+    learner = _learner_session(tmp_path, mine)
     assert learner.returncode == 0, learner.stderr
     provider, base_url, model, answered = learner.stdout.split()[:4]
     assert (provider, base_url, model, answered) == (
@@ -437,9 +457,11 @@ def test_ctrl_c_stops_a_room_started_with_sigint_ignored(tmp_path):
     # a shell's `cmd &` starts it so; Python then never raises KeyboardInterrupt by itself
     ignore = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731
     room = RoomProcess(tmp_path, "--learners", "1", "--parallel", "1", "--port", str(_free_port()),
-                       preexec_fn=ignore)  # fmt: skip
+                       "--show-keys", preexec_fn=ignore)  # fmt: skip
     try:
         room.wait_for("Live view:")
+        shown = _settings(room.output)  # asked for: the keys are printed, as in the handout
+        assert shown == {"learner-01": _handout_row(RoomFiles(tmp_path), "learner-01")}
         assert room.stop() == 0
     finally:
         if room.process.poll() is None:
@@ -460,3 +482,90 @@ def test_a_busy_port_says_which_to_use(tmp_path):
     assert started.returncode == 1
     assert f"Port {port} is taken. Start the room on another one: --port {port + 1}" in started.stderr
 
+
+# ---- TLS for a room beyond loopback ------------------------------------------------------------
+
+
+def test_the_engine_wheel_has_no_tls_so_the_room_brings_its_own(tmp_path):
+    """Why utils.room.tls exists: the xllamacpp wheel's server refuses ssl_file_cert."""
+    import xllamacpp
+
+    assert hasattr(xllamacpp.CommonParams(), "ssl_file_cert")  # the option is there...
+    probe = subprocess.run(
+        [sys.executable, "-c",
+         "import xllamacpp\n"
+         "from utils import local_model\n"
+         "p = xllamacpp.CommonParams()\n"
+         "p.model.path = str(local_model.bundled_path())\n"
+         "p.hostnames, p.port, p.n_ctx = ['127.0.0.1'], 1, 256\n"
+         "p.ssl_file_cert, p.ssl_file_key = 'cert.pem', 'key.pem'\n"
+         "xllamacpp.Server(p)"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert probe.returncode != 0 and "built without SSL support" in probe.stderr  # ...not the code
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, made here with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command makes the test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "room.crt", folder / "room.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=cookbook room", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_a_room_over_tls_serves_https_and_keeps_its_engine_on_loopback(tmp_path, certificate):
+    cert, key = certificate
+    port = _free_port()
+    room = RoomProcess(tmp_path, "--learners", "2", "--parallel", "1", "--port", str(port),
+                       "--tls-cert", str(cert), "--tls-key", str(key))  # fmt: skip
+    try:
+        output = "\n".join(room.wait_for("Live view:"))
+        info = json.loads((tmp_path / "room.json").read_text())
+        files = RoomFiles(tmp_path)
+        mine = _handout_row(files, "learner-01")
+        assert info["base_url"] == mine["OPENAI_BASE_URL"] == f"https://127.0.0.1:{port}/v1"
+        assert "SSL_CERT_FILE" in output and mine["OPENAI_API_KEY"] not in output
+        trusted = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/health", context=trusted, timeout=60) as r:
+            assert (r.status, r.read()) == (200, b'{"status":"ok"}')
+        learner = _learner_session(tmp_path / "learner", mine, {"SSL_CERT_FILE": str(cert)})
+        assert learner.returncode == 0, learner.stderr  # the recipe: .env lines + SSL_CERT_FILE
+        assert learner.stdout.split()[:4] == ["openai-compatible", info["base_url"], info["alias"], "True"]
+        with pytest.raises(openai.AuthenticationError):  # keys still count behind TLS
+            openai.OpenAI(base_url=info["base_url"], api_key="room-wrong", max_retries=0,
+                          http_client=httpx2.Client(verify=trusted)).models.list()  # fmt: skip
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            urllib.request.urlopen(f"https://127.0.0.1:{port}/health", timeout=30)  # not trusted
+        with pytest.raises((urllib.error.URLError, ConnectionError, http.client.HTTPException)):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=30)  # no plain HTTP
+        command = Path(f"/proc/{info['engine_pid']}/cmdline").read_bytes().decode().split("\0")
+        assert command[command.index("--host") + 1] == "127.0.0.1"  # behind the TLS front only
+        assert command[command.index("--port") + 1] != str(port)
+        assert room.stop() == 0
+    finally:
+        if room.process.poll() is None:
+            room.process.kill()
+            room.process.wait()
+
+
+def test_tls_needs_both_files_and_says_when_they_do_not_fit(tmp_path, certificate):
+    cert, _ = certificate
+    half = subprocess.run(
+        [sys.executable, "-m", "utils.room", "--dir", str(tmp_path), "start", "--tls-cert", str(cert)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert half.returncode == 2 and "--tls-cert and --tls-key go together" in half.stderr
+    wrong = subprocess.run(
+        [sys.executable, "-m", "utils.room", "--dir", str(tmp_path), "start",
+         "--tls-cert", str(cert), "--tls-key", str(cert)],  # a certificate is not a key
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert wrong.returncode == 1 and "Cannot serve TLS with certificate" in wrong.stderr

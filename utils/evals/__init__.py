@@ -50,7 +50,13 @@ from utils.evals.runner import (  # noqa: F401 (re-exported)
     run,
     summarize,
 )
-from utils.evals.sandbox import Limits, RunResult, run_code, sandbox_features  # noqa: F401
+from utils.evals.sandbox import (  # noqa: F401 (re-exported)
+    Limits,
+    RunResult,
+    SandboxUnavailable,
+    run_code,
+    sandbox_features,
+)
 from utils.evals.sandbox_description import describe_sandbox  # noqa: F401 (re-exported)
 from utils.evals.stats import (  # noqa: F401 (re-exported)
     Accuracy,

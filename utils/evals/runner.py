@@ -4,9 +4,9 @@
 
 ``requests`` are the keyword arguments of ``client.chat.completions.create`` (``model``,
 ``messages``, ``max_tokens``, ...). Each request gets one ``Outcome``, in order. A failed
-request records its error and the run goes on. The cache is keyed by the full request and the
-endpoint, so running the same requests again makes no model calls at all; it never stores
-the API key.
+request (an API or network error) records its error and the run goes on; a bug (a misspelled
+keyword) is raised. The cache is keyed by the full request and the endpoint, so running the
+same requests again makes no model calls at all; it never stores the API key.
 
 Identical requests (the same cache key) share one model call and get the same ``Outcome``:
 a fresh run and its cached re-run then always agree. Identical requests that are *sampled*
@@ -223,7 +223,9 @@ async def run(
     ``rate_limits``: pace to these (for every model) instead of each model's published limits.
     A request is tried at most ``max_attempts`` times; a 429 waits for ``Retry-After`` (at most
     ``max_retry_wait`` seconds, else it gives up), a connection error or 5xx waits ``backoff``,
-    then twice that, and so on. Other errors (400, 401, 404, ...) are recorded at once.
+    then twice that, and so on. Other API errors (400, 401, 404, ...) are recorded at once.
+    Anything else is a bug, not a failed request (``max_token=`` instead of ``max_tokens=``
+    raises ``TypeError``): it is raised, and the requests still running are cancelled.
     """
     check_requests(requests)
     if concurrency < 1:
@@ -252,7 +254,7 @@ async def run(
                 started = time.perf_counter()
                 try:
                     response = await calls.chat.completions.create(**request)
-                except Exception as error:  # recorded, never raised: one bad item must not stop a run
+                except openai.APIError as error:  # the API or the network: recorded, the run goes on
                     failure, seconds = error, time.perf_counter() - started
                 else:
                     seconds = time.perf_counter() - started
@@ -284,8 +286,14 @@ async def run(
         bar.update(len(indices))
         return outcome
 
+    tasks = [asyncio.ensure_future(one(indices)) for indices in groups.values()]
     try:
-        shared = await asyncio.gather(*(one(indices) for indices in groups.values()))
+        shared = await asyncio.gather(*tasks)
+    except BaseException:  # a bug (a misspelled keyword: TypeError) stops the run, loudly
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     finally:
         bar.close()
     outcomes: list[Outcome | None] = [None] * len(requests)

@@ -280,16 +280,17 @@ def _start_lock():
 
 
 def ensure_running(model: LocalModel | None = None) -> str:
-    """Base URL of the local server for ``model`` (default: ``local_model.selected()``).
+    """Base URL of a local server of ours, started only if none is running.
 
-    Starts one only if none of ours is running; one that serves another model is replaced.
+    With no ``model``, a running server of ours is kept whatever it serves (a learner's
+    Qwen2.5 server stays), and one is started for ``local_model.selected()`` only if none
+    runs. A server that serves another model than an explicit ``model`` is replaced.
     """
-    model = model or local_model.selected()
     with _start_lock():
         info = _recorded()
         if info is None or not _is_ours(info):
             return start(model=model).base_url
-        if info.alias != model.alias:
+        if model is not None and info.alias != model.alias:
             stop()
             return start(model=model).base_url
         # Ours and alive: a server busy generating on a loaded machine can be slow to answer,
@@ -381,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args[0] if args else "status"
     try:
         if command == "start":
-            url = ensure_running()
+            url = ensure_running(local_model.selected())
             print(f"{local_model.selected().name} is serving at {url} (log: {log_path()})")
         elif command == "status":
             info = status()

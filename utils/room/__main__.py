@@ -32,8 +32,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     start.add_argument("--threads", type=int, default=0,
                        help="CPU threads that decode (default: one per core; fewer on a machine "
                             "that also runs other work)")  # fmt: skip
-    start.add_argument("--quiet", action="store_true",
-                       help="do not print the keys (e.g. on a projected screen); they are in the CSV")  # fmt: skip
+    start.add_argument("--show-keys", action="store_true",
+                       help="also print every learner's key (by default they are only in the "
+                            "mode-600 learners.csv: never on a projected screen)")  # fmt: skip
+    start.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)  # the default now
+    start.add_argument("--tls-cert", type=Path, default=None,
+                       help="serve HTTPS with this PEM certificate (with --tls-key)")  # fmt: skip
+    start.add_argument("--tls-key", type=Path, default=None,
+                       help="the certificate's private key (PEM, not encrypted)")  # fmt: skip
     view = commands.add_parser("watch", help="live view: in flight, queue, tokens/s, errors")
     view.add_argument("--interval", type=float, default=2.0, help="seconds between lines")
     view.add_argument("--count", type=int, default=None, help="stop after this many lines")
@@ -52,9 +58,13 @@ def main(argv: list[str] | None = None) -> int:
                 print("--learners and --parallel must be at least 1, --threads at least 0.",
                       file=sys.stderr)  # fmt: skip
                 return 2
+            if (args.tls_cert is None) != (args.tls_key is None):
+                print("--tls-cert and --tls-key go together.", file=sys.stderr)
+                return 2
             host = args.host or LOOPBACK  # only an explicit --host reaches beyond this machine
+            tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
             return run(files, args.learners, host, args.port, args.parallel, args.threads,
-                       quiet=args.quiet)  # fmt: skip
+                       show_keys=args.show_keys, tls=tls)  # fmt: skip
         info = read_info(files)
         if args.command == "watch":
             if info is None:

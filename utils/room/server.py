@@ -3,7 +3,9 @@
 The room runs the same server process as a learner's own local model
 (``python -m utils.local_server.serve``), with three differences: it accepts only the keys
 in the room's key file, it serves Prometheus ``/metrics`` (the instructor's live view reads
-them), and it may listen beyond loopback when the instructor asks for it with ``--host``.
+them), and it may listen beyond loopback when the instructor asks for it with ``--host``
+(over HTTPS with ``--tls-cert`` and ``--tls-key``: ``tls.py``). Keys are written to the
+handout file only, and printed only when asked (``--show-keys``).
 The engine reads its keys once, at start: revoking a key means restarting it, which
 ``run()`` does by itself when ``learners.csv`` changes.
 """
@@ -16,6 +18,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -28,6 +31,7 @@ from pathlib import Path
 from utils import local_model
 from utils.local_server.serve import EXIT_PORT_BUSY
 from utils.room.roster import Learner, RoomFiles, RosterError, with_learners
+from utils.room.tls import TLSFront, server_context
 
 SERVE_MODULE = "utils.local_server.serve"
 DEFAULT_PORT = 8800
@@ -88,14 +92,20 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def exposure_banner(host: str, port: int, base_url: str) -> str:
+def exposure_banner(host: str, port: int, base_url: str, encrypted: bool = False) -> str:
     """The loud warning printed when the room listens beyond loopback."""
     lines = [
         f"WARNING: the room server listens on {host}:{port}, beyond this machine.",
         f"Anyone on the network who can reach {base_url} and holds a key can use it.",
-        "Keys and answers travel as plain HTTP: use a network you trust (the room's own",
-        "Wi-Fi, a VPN), never the open internet. Ctrl-C stops the server.",
     ]
+    if encrypted:
+        lines += ["Keys and answers travel encrypted (TLS, your certificate). Ctrl-C stops it."]
+    else:
+        lines += [
+            "Keys and answers travel as plain HTTP: use a network you trust (the room's own",
+            "Wi-Fi, a VPN), never the open internet, or add --tls-cert and --tls-key",
+            "(docs/workshop.md). Ctrl-C stops the server.",
+        ]
     width = max(map(len, lines))
     rule = "!" * (width + 4)
     return "\n".join([rule, *(f"! {line:<{width}} !" for line in lines), rule])
@@ -228,38 +238,73 @@ def read_info(files: RoomFiles) -> RoomInfo | None:
     return info
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
 def run(files: RoomFiles, learners: int, host: str, port: int, parallel: int, threads: int = 0,
-        quiet: bool = False, say: Callable[[str], None] | None = None, poll: float = 1.0) -> int:  # fmt: skip
-    """Serve the room until Ctrl-C or SIGTERM; restart the engine when ``learners.csv`` changes."""
+        show_keys: bool = False, say: Callable[[str], None] | None = None, poll: float = 1.0,
+        tls: tuple[Path, Path] | None = None) -> int:  # fmt: skip
+    """Serve the room until Ctrl-C or SIGTERM; restart the engine when ``learners.csv`` changes.
+
+    Keys go to ``learners.csv`` (mode 600) only; ``show_keys`` prints them too. With ``tls``
+    (certificate, key), learners reach the room over HTTPS through a ``TLSFront`` on
+    ``host:port``, and the engine listens on loopback only.
+    """
     say = say or _say
+    context = None
+    if tls:
+        try:
+            context = server_context(*tls)
+        except (OSError, ssl.SSLError) as error:
+            raise RoomError(
+                f"Cannot serve TLS with certificate {tls[0]} and key {tls[1]}: {error}. Give a "
+                "PEM certificate and its unencrypted private key (docs/workshop.md)."
+            ) from error
     if read_info(files) is not None:
         raise RoomError(
             f"A room already runs from {files.folder} (see {files.state}). Stop it with Ctrl-C "
             "in its terminal, or give this one its own folder with --dir."
         )
     model = local_model.selected()
-    base_url = f"http://{url_host(advertised_host(host))}:{port}/v1"
+    base_url = f"{'https' if tls else 'http'}://{url_host(advertised_host(host))}:{port}/v1"
+    engine_host, engine_port = (LOOPBACK, _free_port()) if tls else (host, port)
     roster = with_learners(files.learners(), learners)
     files.save(roster, base_url)
     written = files.learners_csv.read_text()
     files.log.write_text("")  # a fresh log per room: the live view counts its errors from the start
     if not is_loopback(host):
-        say(exposure_banner(host, port, base_url))
+        say(exposure_banner(host, port, base_url, encrypted=bool(tls)))
     say(f"Starting the room's engine: {model.name}, {parallel} parallel slots, port {port} ...")
     started = time.monotonic()
-    engine = start_engine(files, host, port, parallel, model, threads=threads)
-    local = f"http://{url_host(LOOPBACK if host in ('0.0.0.0', '::') else host)}:{port}/v1"
+    engine = start_engine(files, engine_host, engine_port, parallel, model, threads=threads)
+    front = None
+    if context is not None:
+        front = TLSFront(host, port, engine_port, context)
+        try:
+            front.start()
+        except OSError as error:
+            stop_engine(engine)
+            front.close()
+            raise RoomError(f"Cannot listen on {host}:{port} ({error}). Start the room on "
+                            f"another port: --port {port + 1}.") from error  # fmt: skip
+    reach = LOOPBACK if engine_host in ("0.0.0.0", "::") else engine_host
+    local = f"http://{url_host(reach)}:{engine_port}/v1"
     info = RoomInfo(os.getpid(), engine.pid, host, port, base_url, local, model.alias, parallel,
                     str(files.log))  # fmt: skip
     files.state.write_text(json.dumps(asdict(info)))
     say(f"Serving {model.name} for {len(roster)} learners at {base_url} "
         f"(ready in {time.monotonic() - started:.1f} s).")  # fmt: skip
-    if quiet:
-        say(f"Each learner's settings are in {files.learners_csv} (mode 600).")
-    else:
+    say(f"Each learner's OPENAI_BASE_URL and OPENAI_API_KEY are in {files.learners_csv} "
+        "(mode 600): give each learner their own row, privately.")  # fmt: skip
+    if show_keys:
         say("Each learner sets these two lines in the course's .env (or exports them):")
         say("\n".join(settings_lines(roster, base_url)))
-        say(f"The same, as a CSV to hand out from: {files.learners_csv} (mode 600).")
+    if tls:
+        say(f"Learners trust a self-signed certificate with  export SSL_CERT_FILE=<a copy of "
+            f"{tls[0]}>  before starting Jupyter.")  # fmt: skip
     say("Live view: python -m utils.room watch    Revoke: python -m utils.room revoke NAME")
     signal.signal(signal.SIGTERM, _raise_interrupt)
     # Ctrl-C stops the room even when it was started with SIGINT ignored (a shell's `&` does
@@ -288,7 +333,7 @@ def run(files: RoomFiles, learners: int, host: str, port: int, parallel: int, th
             written, roster = files.learners_csv.read_text(), changed
             restart = time.monotonic()
             stop_engine(engine, grace=RESTART_GRACE)
-            engine = start_engine(files, host, port, parallel, model, threads=threads)
+            engine = start_engine(files, engine_host, engine_port, parallel, model, threads=threads)
             info = RoomInfo(**{**asdict(info), "engine_pid": engine.pid})
             files.state.write_text(json.dumps(asdict(info)))
             say(f"Keys changed (revoked: {', '.join(gone) or 'none'}; added: "
@@ -299,6 +344,8 @@ def run(files: RoomFiles, learners: int, host: str, port: int, parallel: int, th
         return 0
     finally:
         stop_engine(engine)
+        if front is not None:
+            front.close()
         files.state.unlink(missing_ok=True)
         files.engine_keys.unlink(missing_ok=True)
 
