@@ -293,3 +293,11 @@ def test_threads_leave_a_core_free_on_a_busy_machine(monkeypatch):
     assert local_server.serving_threads({}) == 1  # never fewer than one
     assert local_server.serving_threads({"COOKBOOK_LOCAL_THREADS": "2"}) == 2
     assert "--threads" in local_server.server_command(Path("m.gguf"), "m", 1, 512)
+
+
+def test_command_line_waits_out_a_process_still_in_exec(monkeypatch):
+    """/proc/PID/cmdline reads empty for a moment after fork/exec; that is not 'not ours'."""
+    reads = iter([b"", b"", b"python\0-m\0utils.local_server.serve\0"])
+    monkeypatch.setattr(Path, "read_bytes", lambda self: next(reads))
+    monkeypatch.setattr(local_server, "_is_zombie", lambda pid: False)
+    assert local_server._command_line(12345) == ["python", "-m", "utils.local_server.serve"]

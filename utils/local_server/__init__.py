@@ -111,6 +111,11 @@ def _command_line(pid: int) -> list[str] | None:
     """The command line of process ``pid``; None if it is gone or cannot be read."""
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        for _ in range(50):  # empty for a moment while a just-started process finishes exec
+            if raw or _is_zombie(pid):
+                break
+            time.sleep(0.01)
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
         return raw.decode(errors="replace").split("\0")[:-1]
     except FileNotFoundError:
         if Path("/proc/self").exists():
