@@ -183,6 +183,26 @@ def test_a_new_lesson_joins_the_site_by_its_numbered_name(repo_copy):
     assert lessons == sorted(lessons) and len(lessons) == len(course.notebook_paths())
 
 
+def _links_after(pagename: str) -> dict:
+    context = {"prev": {"link": "before.html"}, "next": {"link": "after.html"}}
+    site._page_context(None, pagename, "page.html", context, None)
+    return context
+
+
+def test_the_lessons_end_at_the_last_lesson_not_in_solutions_00(repo_copy):
+    lessons, solutions = course.notebook_paths(), site.solution_paths()
+    last_lesson = lessons[-1].relative_to(repo_copy).with_suffix("").as_posix()
+    first_solution = solutions[0].relative_to(repo_copy).with_suffix("").as_posix()
+    assert _links_after(last_lesson) == {"prev": {"link": "before.html"}, "next": None}
+    assert _links_after(first_solution) == {"prev": None, "next": {"link": "after.html"}}
+    for path in lessons[:-1] + solutions[1:]:  # every other page keeps both links
+        name = path.relative_to(repo_copy).with_suffix("").as_posix()
+        assert _links_after(name)["prev"] and _links_after(name)["next"], name
+    shutil.copy(lessons[-1], repo_copy / "notebooks" / "99_next.ipynb")  # a new last lesson
+    assert _links_after(last_lesson)["next"] == {"link": "after.html"}
+    assert _links_after("notebooks/99_next")["next"] is None
+
+
 def test_every_launch_link_is_built_from_the_one_setting(repo_copy):
     pyproject = repo_copy / "pyproject.toml"
     original = course.repository()

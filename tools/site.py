@@ -6,7 +6,9 @@ The configuration is ``docs/site/conf.py``; this module holds what it plugs into
   apart, then the guides), so a new lesson joins the site by being committed;
 * every notebook rewritten for the web as it is read (``tools/site_notebook.py``), README's
   badges as plain launch links (badge images would come from the internet);
-* README (the home page) at ``index.html``, and MathJax from a wheel instead of a CDN.
+* README (the home page) at ``index.html``, and MathJax from a wheel instead of a CDN;
+* the lessons end at the last lesson: its "next" link does not lead into Solutions 00, nor
+  does Solutions 00's "previous" lead back into the lessons.
 
     python -m tools.site [OUTDIR]   # build into OUTDIR (default _build/html); warnings fail it
 """
@@ -52,6 +54,21 @@ def pages() -> list[str]:
     return [p.relative_to(repo_root()).as_posix() for p in paths] + list(GUIDES)
 
 
+def _docname(path: Path) -> str:
+    return path.relative_to(repo_root()).with_suffix("").as_posix()
+
+
+def section_ends() -> dict[str, str]:
+    """Page -> the link ("next" or "prev") that would cross from the lessons into the solutions."""
+    return {_docname(course.notebook_paths()[-1]): "next", _docname(solution_paths()[0]): "prev"}
+
+
+def _page_context(app, pagename: str, templatename: str, context: dict, doctree) -> None:
+    link = section_ends().get(pagename)
+    if link:
+        context[link] = None  # the theme's prev-next bar then leaves that side empty
+
+
 def _toctree(caption: str, entries: list[str]) -> str:
     lines = "\n".join(entries)
     return f"\n\n```{{toctree}}\n:hidden:\n:caption: {caption}\n\n{lines}\n```\n"
@@ -71,14 +88,11 @@ def home_markdown(readme: str) -> str:
         readme, course.README_BADGES_START, course.README_BADGES_END, launch_markdown()
     )
 
-    def stem(path: Path) -> str:
-        return path.relative_to(repo_root()).with_suffix("").as_posix()
-
     guides = [f"{title} <{page.removesuffix('.md')}>" for page, title in GUIDES.items()]
     return (
         readme
-        + _toctree("Lessons", [stem(p) for p in course.notebook_paths()])
-        + _toctree("Solutions", [stem(p) for p in solution_paths()])
+        + _toctree("Lessons", [_docname(p) for p in course.notebook_paths()])
+        + _toctree("Solutions", [_docname(p) for p in solution_paths()])
         + _toctree("Guides", guides)
     )
 
@@ -138,6 +152,7 @@ def setup(app) -> dict:
     """Sphinx extension entry point (``docs/site/conf.py`` lists ``tools.site``)."""
     app.config.mathjax_path = "mathjax/tex-chtml.js"
     app.connect("source-read", _source_read)
+    app.connect("html-page-context", _page_context)
     app.connect("build-finished", _finish)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
