@@ -68,28 +68,64 @@ def test_balance_loss_check():
     assert not helper.solved and "load_balancing_loss" in helper.message
 
 
+CONFIG = nb11.BASE_CONFIG
+EXPERT = CONFIG["num_hidden_layers"] * 3 * CONFIG["hidden_size"] * CONFIG["intermediate_size"]
+ROUTER_COLUMN = CONFIG["num_hidden_layers"] * CONFIG["hidden_size"]
+EMBEDDING = CONFIG["vocab_size"] * CONFIG["hidden_size"]
+ONE_EXPERT = count_parameters({**CONFIG, "num_local_experts": 1, "num_experts_per_tok": 1})[0]
+FIXED = ONE_EXPERT - EXPERT - ROUTER_COLUMN  # attention, embedding, head, norms
+
+
+def good_design(total_at_least, active_at_most):
+    experts = math.ceil((total_at_least - FIXED) / (EXPERT + ROUTER_COLUMN))
+    active_fixed = FIXED - EMBEDDING + experts * ROUTER_COLUMN  # no lookup, the whole router
+    return experts, math.floor((active_at_most - active_fixed) / EXPERT)
+
+
 def test_moe_design_check():
-    assert nb11.check_moe_design(24, 3).solved
-    assert "under 20B" in nb11.check_moe_design(8, 2).message  # the starting point
-    assert "fewer experts" in nb11.check_moe_design(32, 3).message
-    assert "more experts" in nb11.check_moe_design(24, 2).message
-    assert "over 3B" in nb11.check_moe_design(24, 4).message
-    assert not nb11.check_moe_design(9, 10)
-    assert not nb11.check_moe_design(24.0, 3)
+    assert nb11.check_moe_design(good_design).solved
+    assert "under 20B" in nb11.check_moe_design(lambda t, a: (8, 2)).message  # the start
+    assert "fewer experts" in nb11.check_moe_design(lambda t, a: (32, 3)).message
+    assert "more experts" in nb11.check_moe_design(lambda t, a: (24, 2)).message
+    assert "over 3B" in nb11.check_moe_design(lambda t, a: (24, 4)).message
+    assert not nb11.check_moe_design(lambda t, a: (9, 10))
+    assert not nb11.check_moe_design(lambda t, a: (24.0, 3))
+    assert "not started" in nb11.check_moe_design(not_started).message
     # it never prints a total or an active count before the answer is right
-    for experts, per_token in [(8, 2), (23, 3), (24, 4), (32, 3), (24, 2)]:
-        assert not re.search(r"\d+\.\d+B", nb11.check_moe_design(experts, per_token).message)
+    for answer in [(8, 2), (23, 3), (24, 4), (32, 3), (24, 2)]:
+        message = nb11.check_moe_design(lambda t, a, answer=answer: answer).message
+        assert not re.search(r"\d+\.\d+B", message)
+
+
+def test_moe_design_check_says_not_yet_to_the_obvious_cheats():
+    # the right design for the lesson's budget, as a constant (or copied from a solution)
+    constant = nb11.check_moe_design(lambda t, a: (24, 3))
+    assert not constant.solved and "other budgets" in constant.message
+
+    # the sizes right but the rounding wrong where a budget falls exactly on a design
+    def ceil_plus_one(t, a):
+        experts, per_token = good_design(t, a)
+        exact = (t - FIXED) % (EXPERT + ROUTER_COLUMN) == 0
+        return experts + exact, per_token
+
+    boundary = nb11.check_moe_design(ceil_plus_one)
+    assert not boundary.solved and "1 of 4 other budgets" in boundary.message
+
+    def searches(t, a):  # the checker's own search, through the lesson's counting helper
+        experts = next(
+            e
+            for e in range(1, 999)
+            if count_parameters({**CONFIG, "num_local_experts": e, "num_experts_per_tok": 1})[0]
+            >= t
+        )
+        return experts, 1
+
+    refused = nb11.check_moe_design(searches)
+    assert not refused.solved and "count_parameters" in refused.message
+    assert "_design" in nb11.check_moe_design(lambda t, a: nb11._design(t, a)).message
 
 
 def test_the_design_is_the_arithmetic_of_the_hint():
-    config = nb11.BASE_CONFIG
-    expert = config["num_hidden_layers"] * (
-        3 * config["hidden_size"] * config["intermediate_size"] + config["hidden_size"]
-    )
-    fixed = (
-        count_parameters({**config, "num_local_experts": 1, "num_experts_per_tok": 1})[0] - expert
-    )
-    assert nb11._design() == (
-        math.ceil((20e9 - fixed) / expert),
-        math.floor((3e9 - fixed) / expert),
-    )
+    for budget in nb11._budgets():
+        assert nb11._design(*budget) == good_design(*budget)
+    assert nb11._design() == (24, 3)

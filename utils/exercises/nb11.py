@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from utils.exercises import Check, guarded, helpers_used, hint_printer, not_yet, solved
-from utils.model_size import count_parameters
+from utils.model_size import count_parameters, moe_layout, parameter_breakdown
 from utils.moe import (
     dense_reference,
     load_balancing_loss,
@@ -51,9 +51,10 @@ hint = hint_printer(
             "rest of the model (attention, embeddings, norms) is the same in every design.",
             "Count what one expert adds in all 24 layers: a gated MLP is three 2048 × 5632 "
             "matrices, and the router grows by 2048 per expert per layer (every token uses the "
-            "whole router, a few million parameters). Then total(E) is the fixed part plus E "
-            "experts, and active(k) the fixed part plus k experts: solve each for its limit, "
-            "and round the right way.",
+            "whole router). So total(E) is a fixed part plus E times (expert + router column), "
+            "and active(k) another fixed part (no embedding lookup, the whole router of E "
+            "experts) plus k experts. Work out the fixed parts once, outside `design`; inside "
+            "it, solve each inequality for its budget, and round the right way.",
         ],
     }
 )
@@ -136,34 +137,74 @@ def _counts(experts: int, per_token: int) -> tuple[int, int]:
     return count_parameters(config)
 
 
-def _design() -> tuple[int, int]:
-    """The fewest experts that reach TOTAL_AT_LEAST, the most per token within ACTIVE_AT_MOST."""
-    experts = next(e for e in range(1, 10_000) if _counts(e, 1)[0] >= TOTAL_AT_LEAST)
-    per_token = max(k for k in range(1, experts + 1) if _counts(experts, k)[1] <= ACTIVE_AT_MOST)
+def _design(
+    total_at_least: float = TOTAL_AT_LEAST, active_at_most: float = ACTIVE_AT_MOST
+) -> tuple[int, int]:
+    """The fewest experts that reach ``total_at_least``, the most per token within the other."""
+    experts = next(e for e in range(1, 10_000) if _counts(e, 1)[0] >= total_at_least)
+    per_token = max(k for k in range(1, experts + 1) if _counts(experts, k)[1] <= active_at_most)
     return experts, per_token
 
 
-@guarded
-def check_moe_design(experts: int, per_token: int) -> Check:
-    """Exercise 3: the fewest experts for ≥ 20B total, the most per token for ≤ 3B active.
+def _budgets() -> list[tuple[float, float]]:
+    """The lesson's budget first, then others the learner never sees, two of them on a boundary."""
+    exact_total = _counts(30, 1)[0]  # exactly 30 experts' total: ≥ means 30, not 31
+    exact_active = _counts(40, 4)[1]  # exactly 4 per token's active count with 40 experts
+    return [
+        (TOTAL_AT_LEAST, ACTIVE_AT_MOST),
+        (12e9, 2e9),
+        (45e9, 5.5e9),
+        (exact_total, 2.2e9),
+        (_counts(39, 1)[0] + 1, exact_active),
+    ]
 
-    It says which limit fails, never by how much: the numbers come from your arithmetic.
+
+def _is_whole(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+DESIGN_HELPERS = [count_parameters, _counts, _design, parameter_breakdown, moe_layout]
+
+
+@guarded
+def check_moe_design(design: Callable[[float, float], tuple[int, int]]) -> Check:
+    """Exercise 3: ``design(total_at_least, active_at_most)`` → (fewest experts, most per token).
+
+    Checked on the lesson's budget and on others it does not show; it says which limit fails
+    on the lesson's budget and how many others are wrong, never by how much.
     """
-    if not (isinstance(experts, int) and isinstance(per_token, int) and 1 <= per_token <= experts):
-        return not_yet("use whole numbers with 1 ≤ per_token ≤ experts.")
-    total, active = _counts(experts, per_token)
-    fewest, most = _design()
-    if total < TOTAL_AT_LEAST:
-        return not_yet(f"with {experts} experts the total stays under {TOTAL_AT_LEAST / 1e9:.0f}B.")
-    if active > ACTIVE_AT_MOST:
+    used = helpers_used(design, DESIGN_HELPERS)
+    if used:
         return not_yet(
-            f"{per_token} experts per token are over {ACTIVE_AT_MOST / 1e9:.0f}B active."
+            f"`design` calls {used}: that searches instead of solving. Work out the fixed part "
+            "and one expert's size once, outside `design` (or by hand), and solve for each limit "
+            "inside it."
+        )
+    (total_at_least, active_at_most), *others = _budgets()
+    experts, per_token = design(total_at_least, active_at_most)
+    if not (_is_whole(experts) and _is_whole(per_token) and 1 <= per_token <= experts):
+        return not_yet("return two whole numbers with 1 ≤ per_token ≤ experts.")
+    total, active = _counts(experts, per_token)
+    fewest, most = _design(total_at_least, active_at_most)
+    if total < total_at_least:
+        return not_yet(f"with {experts} experts the total stays under {total_at_least / 1e9:.0f}B.")
+    if active > active_at_most:
+        return not_yet(
+            f"{per_token} experts per token are over {active_at_most / 1e9:.0f}B active."
         )
     if experts != fewest:
         return not_yet("both limits hold, but fewer experts would reach the total too.")
     if per_token != most:
         return not_yet("both limits hold, but a token could use more experts and stay in budget.")
+    wrong = sum(tuple(design(t, a)) != _design(t, a) for t, a in others)
+    if wrong:
+        return not_yet(
+            f"right for 20B and 3B, but wrong for {wrong} of {len(others)} other budgets: solve "
+            "the two inequalities from the budget you are given (and round the right way at "
+            "the boundary), rather than returning the design for this one."
+        )
     return solved(
         f"{experts} experts, {per_token} per token: {total / 1e9:.1f}B stored, "
-        f"{active / 1e9:.2f}B used per token ({total / active:.0f}× more stored than used)."
+        f"{active / 1e9:.2f}B used per token ({total / active:.0f}× more stored than used), "
+        f"and right for {len(others)} other budgets."
     )
