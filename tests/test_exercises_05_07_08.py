@@ -133,6 +133,9 @@ def test_first_game_check():
     assert not wrong.solved and wrong.message.startswith("3 of 3 scores")
     assert f"{right['gpt-4o']:.1f}" not in wrong.message  # the answer stays hidden
     assert "one score per contestant" in nb07.check_first_game_scores({"gpt-4o": 92.5}).message
+    constant = nb07.check_first_game_scores(dict.fromkeys(right, 50.0))  # a constant per contestant
+    assert not constant.solved and constant.message.startswith("3 of 3 scores")
+    assert not nb07.check_first_game_scores({m: str(v) for m, v in right.items()}).solved
 
 
 def labelled_pairs_judged(outcome_of):

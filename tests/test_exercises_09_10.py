@@ -120,6 +120,15 @@ def test_ppo_check():
         lambda n, o, a, c: ppo_clip_objective(n, o, a, clip=c, reduction="none")
     )
     assert not helper.solved and "ppo_clip_objective" in helper.message
+    # the six values the messages print, copied into a constant: the unseen batch refuses them
+    shown = right(
+        np.log(np.array([0.5, 0.75, 0.25, 0.75, 0.25, 0.55])),
+        np.log(np.full(6, 0.5)),
+        np.array([1.0, 1.0, -1.0, -1.0, 1.0, -2.0]),
+        0.2,
+    )
+    copied = nb10.check_ppo_term(lambda n, o, a, c: shown)
+    assert not copied.solved and "second batch" in copied.message
 
 
 def test_generate_check():
@@ -143,6 +152,11 @@ def test_generate_check():
     assert "only the n new" in nb10.check_generate(with_prompt).message
     assert "list of 5" in nb10.check_generate(lambda m, p, n: right(m, p, n)[:2]).message
     assert not nb10.check_generate(lambda m, p, n: [0] * n).solved  # a constant
+    # the ids for the one prompt the check names, copied: the prompts it does not name refuse it
+    shown = right(nb10._toy_model, [4, 1, 7], 5)
+    assert str(shown) not in nb10.check_generate(lambda m, p, n: [0] * n).message
+    copied = nb10.check_generate(lambda m, p, n: shown[:n] + [0] * (n - len(shown)))
+    assert not copied.solved and "another prompt" in copied.message
 
 
 CODE = re.compile(r"\bnp\.\w+\(|\w\s*=\s*[\w(]|\breturn\s+[\w.]+\(|\bfor \w+ in range\(")

@@ -117,6 +117,17 @@ def check_ppo_term(my_ppo_term: Callable) -> Check:
         return not_yet(
             f"sample {i} (ratio {ratio:.2f}, advantage {adv[i]:+.0f}): you returned {got[i]:.3f}, expected {expected[i]:.3f}."
         )
+    # a second batch it never prints, so values copied from the messages above do not pass
+    rng = np.random.default_rng(10)
+    logp_old, adv = np.log(rng.uniform(0.1, 0.9, 12)), rng.normal(size=12)
+    logp_new = logp_old + rng.normal(0, 0.4, 12)
+    got = np.asarray(my_ppo_term(logp_new, logp_old, adv, 0.3), dtype=float)
+    expected = ppo_clip_objective(logp_new, logp_old, adv, clip=0.3, reduction="none")
+    if got.shape != expected.shape or not np.allclose(got, expected):
+        return not_yet(
+            "right on the six samples above, but wrong on a second batch (12 samples, "
+            "clip 0.3) that the check does not show: compute the term from the arguments."
+        )
     return solved("every sample matches, including the ones where clipping binds.")
 
 
@@ -131,19 +142,29 @@ def _toy_model(ids) -> np.ndarray:
 @guarded
 def check_generate(my_generate: Callable) -> Check:
     """Exercise 4: ``my_generate(model, prompt_ids, n)`` returns n greedy next-token ids."""
-    prompt, n = [4, 1, 7], 5
-    expected, ids = [], list(prompt)
-    for _ in range(n):  # greedy decoding: the last row's argmax, appended
-        ids.append(int(np.argmax(_toy_model(ids)[-1])))
-    expected = ids[len(prompt) :]
-    got = my_generate(_toy_model, list(prompt), n)
-    got = [int(i) for i in got] if got is not None else None
-    if got == ids:
-        return not_yet("return only the n new token ids, not the prompt with them.")
-    if got is None or len(got) != n:
-        return not_yet(f"return a list of {n} token ids; you returned {got!r}.")
-    if got[0] == int(np.argmax(_toy_model(prompt)[0])) and got != expected:
-        return not_yet("the next token is predicted by the LAST row of the logits, not the first.")
-    if got != expected:
-        return not_yet(f"for prompt {prompt} greedy decoding gives {expected}; you returned {got}.")
+    cases = [([4, 1, 7], 5), ([2, 9], 7), ([0, 5, 5, 3], 4)]  # only the first is ever named
+    for case, (prompt, n) in enumerate(cases):
+        ids = list(prompt)
+        for _ in range(n):  # greedy decoding: the last row's argmax, appended
+            ids.append(int(np.argmax(_toy_model(ids)[-1])))
+        expected = ids[len(prompt) :]
+        got = my_generate(_toy_model, list(prompt), n)
+        got = [int(i) for i in got] if got is not None else None
+        if got == ids:
+            return not_yet("return only the n new token ids, not the prompt with them.")
+        if got is None or len(got) != n:
+            return not_yet(
+                f"for {n} new tokens return a list of {n} token ids; you returned {got!r}."
+            )
+        if got[0] == int(np.argmax(_toy_model(prompt)[0])) and got != expected:
+            return not_yet(
+                "the next token is predicted by the LAST row of the logits, not the first."
+            )
+        if got != expected and case == 0:
+            return not_yet(f"for prompt {prompt} greedy decoding gives other ids than yours {got}.")
+        if got != expected:
+            return not_yet(
+                f"right for prompt {cases[0][0]}, but wrong for another prompt the check does "
+                "not show: decode from the prompt you are given."
+            )
     return solved("greedy decoding: the last row's argmax, appended, n times.")
