@@ -6,7 +6,7 @@ from math import comb
 
 import numpy as np
 
-from utils.exercises import nb09, nb10
+from utils.exercises import nb07, nb08, nb09, nb10, nb11
 from utils.rlhf import bradley_terry_loss, dpo_loss, expected_best_of_n, grpo_advantages
 from utils.rlhf.losses import ppo_clip_objective
 
@@ -169,6 +169,6 @@ def last_hints(module):
 def test_no_last_hint_is_the_code():
     """The last hint gives the method in words: no call, no assignment, no loop header."""
     assert CODE.search("ids = list(prompt_ids); return ids[len(prompt_ids):]")  # the old 4.3
-    for module in (nb09, nb10):
+    for module in (nb07, nb08, nb09, nb10, nb11):
         for text in last_hints(module):
             assert not CODE.search(text), text
