@@ -17,7 +17,14 @@ Rules enforced, each re-checked on 2026-11-30 with the page's own "Last Updated"
 * **Auth**: a wrong or missing key gets 401 ``invalid_api_key``, "Incorrect API key provided.
   For details, see: https://www.alibabacloud.com/help/en/model-studio/error-code#apikey-error".
   ``GET /models`` needs the key too.
-* **Context and output**: ``max_tokens`` defaults to the model's maximum output (8,192); above
+* **The output cap is ``max_completion_tokens``**: Model Studio's notice "Changes to Certain
+  Model Fields" (https://www.alibabacloud.com/en/notice/model_studio_notice_of_changes_to_certain_model_fields_724,
+  dated 2026-04-12, effective 2026-04-20) renames ``max_tokens`` and keeps it only for a
+  transition "deprecated before May 30, 2026". With ``strict`` (the default) the stand-in plays
+  the end of that transition and refuses ``max_tokens`` with 400 ``InvalidParameter``: stricter
+  than Model Studio, whose "API compatibility upgrades" page (Last Updated 2026-11-11) still
+  describes ``max_tokens``, so that a test fails if any course path still sends the old name.
+* **Context and output**: ``max_completion_tokens`` defaults to the model's maximum output (8,192); above
   it, and for prompts longer than the context window (32,768 tokens), 400 ``InvalidParameter``
   "Range of ... should be [1, N]". Limits from the table (issue 13's survey of the Models page). Prompt tokens are
   counted with the *local* model's tokenizer, so near the limit Qwen's count differs.
@@ -323,7 +330,9 @@ class ModelStudioStandIn:
         headers = {name.lower(): value for name, value in handler.headers.items()}
         answer = self.batch.respond(Request(method, "/v1" + path[len(PREFIX) :], headers, raw))
         if isinstance(answer.body, bytes):  # a file's content
-            return self._send_json(handler, answer.status, answer.body, content_type="application/octet-stream")
+            return self._send_json(
+                handler, answer.status, answer.body, content_type="application/octet-stream"
+            )
         self._send_json(handler, answer.status, answer.body)
 
     def _send_json(self, handler, status: int, body: dict | bytes, headers: dict | None = None,
@@ -381,14 +390,21 @@ class ModelStudioStandIn:
             raise _bad(f"Range of temperature should be [0.0, 2.0), got {temperature}.")
         if top_p is not None and not 0 < top_p <= 1:
             raise _bad(f"Range of top_p should be (0.0, 1.0], got {top_p}.")
-        max_tokens = body.get("max_tokens", body.get("max_completion_tokens"))
+        if "max_tokens" in body and self.strict:
+            raise _bad(
+                "max_tokens is deprecated: send max_completion_tokens (Model Studio's notice "
+                "of 2026-04-12, effective 2026-04-20).",
+                "InvalidParameter",
+            )
+        max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
         if (
             max_tokens is not None
             and limits.max_output
             and not 1 <= max_tokens <= limits.max_output
         ):
             raise _bad(
-                f"Range of max_tokens should be [1, {limits.max_output}]", "InvalidParameter"
+                f"Range of max_completion_tokens should be [1, {limits.max_output}]",
+                "InvalidParameter",
             )
         self._check_format(body, messages, limits)
         self._check_tools(body)
@@ -519,7 +535,7 @@ class ModelStudioStandIn:
         """The body for the local server, and the partial-mode prefix ('' if none)."""
         forward = {k: body[k] for k in FORWARDED if k in body and k not in dropped}
         forward["model"] = self.backend_model
-        if "max_completion_tokens" in body and "max_tokens" not in body:
+        if "max_completion_tokens" in body:  # llama.cpp knows both names; send the old one
             forward["max_tokens"] = body["max_completion_tokens"]
         if limits.max_output and "max_tokens" not in forward:  # the default is the maximum
             forward["max_tokens"] = limits.max_output

@@ -99,15 +99,34 @@ def test_context_overflow_explains_the_window(fake_api):
     assert "context window" in advice and "8192 tokens" in advice
 
 
-def test_connection_refused_on_loopback_says_how_to_start_the_local_model():
+def _refused_port() -> int:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("recorded", ["same", None])
+def test_connection_refused_on_loopback_says_how_to_start_the_local_model(
+    recorded, monkeypatch, tmp_path
+):
+    port = _refused_port()
+    monkeypatch.setattr("utils.errors.shared_server_port", lambda: port if recorded else None)
+    monkeypatch.setenv("COOKBOOK_STATE_DIR", str(tmp_path))
     error = error_from(client_for(f"http://127.0.0.1:{port}/v1", max_retries=0))
     assert isinstance(error, openai.APIConnectionError)
     advice = explain(error)
     assert f"http://127.0.0.1:{port}/v1" in advice
     assert "python -m utils.local_server start" in advice
+    assert "Its log is $COOKBOOK_STATE_DIR/local_server.log." in advice  # not this machine's folder
+    assert str(tmp_path) not in advice
+
+
+def test_a_dead_server_that_is_not_the_shared_one_is_not_sent_to_local_server_start(monkeypatch):
+    port = _refused_port()
+    monkeypatch.setattr("utils.errors.shared_server_port", lambda: port + 1)
+    advice = explain(error_from(client_for(f"http://127.0.0.1:{port}/v1", max_retries=0)))
+    assert "not the course's shared local model" in advice
+    assert "utils.local_server start" not in advice and "log" not in advice
 
 
 def test_unreachable_remote_names_the_settings_to_check():

@@ -1,6 +1,7 @@
 """The self-checks of notebooks 00 and 01 accept right answers and explain wrong ones."""
 
 import openai
+import pytest
 
 from tests.scripted_api import completion
 from utils.exercises import nb00, nb01
@@ -9,10 +10,28 @@ from utils.exercises import nb00, nb01
 def test_backend_predictions():
     right = {"A": "dashscope", "B": "openai-compatible", "C": "local", "D": "local"}
     assert nb00.check_backends(right).solved
+    assert nb00.check_backends(right, inputs=["from utils.exercises.nb00 import SCENARIOS"])
     one_wrong = nb00.check_backends({**right, "C": "openai-compatible"}).message
     assert one_wrong.startswith("1 of your 4 predictions") and "C" not in one_wrong
     assert "2 of your 4" in nb00.check_backends({**right, "A": "local", "D": "dashscope"}).message
     assert "missing" in nb00.check_backends({"A": "dashscope"}).message
+
+
+@pytest.mark.parametrize(
+    "cheat",
+    [
+        "my_predictions = {k: resolve_settings(v).provider for k, v in SCENARIOS.items()}",
+        "import utils.settings as s\np = {k: s.resolve_settings(v).provider for k, v in SCENARIOS.items()}",
+        "for letter, values in SCENARIOS.items():\n    print(letter, load_settings)",
+    ],
+)
+def test_backend_predictions_made_by_the_course_resolver_are_refused(cheat):
+    """Review (00 c21): resolve_settings, imported in the lesson, answered the exercise."""
+    right = {"A": "dashscope", "B": "openai-compatible", "C": "local", "D": "local"}
+    verdict = nb00.check_backends(right, inputs=["import pandas", cheat])
+    assert not verdict.solved and "answer key" in verdict.message
+    lesson_table = "from utils.settings import resolve_settings\nscenarios = {...}"  # 00 c14
+    assert nb00.check_backends(right, inputs=[lesson_table]).solved
 
 
 ONE_WORD = [
@@ -87,9 +106,21 @@ def test_repeatable_check(local_settings):
     from utils import get_client
 
     client = get_client(local_settings)
-    assert nb01.check_repeatable(
-        {"temperature": 1.0, "seed": 3}, client, local_settings.model
-    ).solved
+    verdict = nb01.check_repeatable({"temperature": 1.0, "seed": 3}, client, local_settings.model)
+    assert verdict.solved and "seed=4 said" in verdict.message
+    copied = nb01.check_repeatable({"temperature": 1.0, "seed": 7}, client, "m")  # 01 c15's
+    assert not copied.solved and "section 3's" in copied.message
+    assert "without a seed" in nb01.check_repeatable({"temperature": 1.0}, client, "m").message
+
+
+def test_repeatable_check_refuses_sampling_that_no_longer_samples(fake_api):
+    """Review (01 c43): the exercise repeated c15. Now a narrow top_p that makes every seed
+    say the same thing (what a server that always answers alike does) is not "still sampled"."""
+    server = fake_api(200, completion("Whiskers"))
+    client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+    verdict = nb01.check_repeatable({"temperature": 1.0, "top_p": 0.01, "seed": 5}, client, "m")
+    assert not verdict.solved and "not sampling" in verdict.message
+    assert [body["seed"] for body in server.requests] == [5, 5, 5, 6]
     assert "keep sampling on" in nb01.check_repeatable({"temperature": 0}, client, "m").message
     assert (
         "only temperature" in nb01.check_repeatable({"temperature": 1, "n": 2}, client, "m").message

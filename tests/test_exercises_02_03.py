@@ -2,6 +2,7 @@
 
 import openai
 
+from tests.scripted_api import completion
 from utils import get_client
 from utils.exercises import nb02, nb03
 from utils.flaky_server import FlakyStreamServer
@@ -117,27 +118,51 @@ def test_trim_oldest_check():
     assert "work on a copy" in nb03.check_trim_oldest(in_place).message
 
 
-FEW_SHOT = [
-    {"role": "system", "content": "Classify each review as positive or negative."},
-    {"role": "user", "content": "I loved every minute of it."},
-    {"role": "assistant", "content": "positive"},
-    {"role": "user", "content": "Terrible service, never again."},
-    {"role": "assistant", "content": "negative"},
-    {"role": "user", "content": "Great value and friendly staff."},
-    {"role": "assistant", "content": "positive"},
-    {"role": "user", "content": "The food was cold and bland."},
-    {"role": "assistant", "content": "negative"},
-]
+def _few_shot(pairs, system="Classify each review as positive or negative."):
+    messages = [{"role": "system", "content": system}]
+    for review, label in pairs:
+        messages += [{"role": "user", "content": review}, {"role": "assistant", "content": label}]
+    return messages
+
+
+FEW_SHOT = _few_shot(  # the solution's examples: three of each label, alternating
+    [
+        ("It was a waste of money.", "negative"),
+        ("I recommend it, wonderful.", "positive"),
+        ("It broke after a week.", "negative"),
+        ("The best thing I bought.", "positive"),
+        ("Awful, it stopped working.", "negative"),
+        ("Lovely and great.", "positive"),
+    ]
+)
 
 
 def test_few_shot_check(local_settings):
     client, model = get_client(local_settings), local_settings.model
     verdict = nb03.check_few_shot(FEW_SHOT, client, model)
-    assert verdict.solved and "bare label" in verdict.message
+    assert verdict.solved and "more than the 2 a constant answer gets" in verdict.message
     assert "system message" in nb03.check_few_shot(FEW_SHOT[1:], client, model).message
     assert "two user" in nb03.check_few_shot(FEW_SHOT[:3], client, model).message
     bad_label = [*FEW_SHOT[:2], {"role": "assistant", "content": "Positive!"}, *FEW_SHOT[3:]]
     assert "exactly one of" in nb03.check_few_shot(bad_label, client, model).message
+
+
+def test_few_shot_check_refuses_a_constant_classifier(fake_api):
+    """Review (03 c39): 'positive' for every review, 2 of 4 right, used to pass."""
+    server = fake_api(200, completion("positive"))
+    client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+    verdict = nb03.check_few_shot(FEW_SHOT, client, "m")
+    assert not verdict.solved and "Always answering 'positive' also gets 2 right" in verdict.message
+
+
+def test_few_shot_examples_of_one_label_or_copied_from_the_check_are_refused(fake_api):
+    server = fake_api(200, completion("positive"))
+    client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+    one_label = _few_shot([("Great.", "positive"), ("Lovely.", "positive"), ("Fine.", "positive")])
+    assert "two examples of each label" in nb03.check_few_shot(one_label, client, "m").message
+    copied = _few_shot([(review, label) for review, label in nb03.REVIEWS])
+    assert "write your own" in nb03.check_few_shot(copied, client, "m").message
+    assert server.requests == []  # refused before asking the model
 
 
 def wrap_untrusted(text):

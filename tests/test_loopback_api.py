@@ -1,5 +1,7 @@
 """utils.loopback_api: the one loopback server the course's fakes are built on."""
 
+import time
+
 import httpx2
 import openai
 import pytest
@@ -68,3 +70,19 @@ def test_no_answer_defined_is_a_501_and_a_fake_that_raises_is_a_500():
     with Broken() as api:
         reply = httpx2.post(f"{api.base_url}/chat/completions", json={})
     assert reply.status_code == 500 and reply.json()["error"]["message"] == "KeyError: 'model'"
+
+
+def test_a_client_that_resets_the_connection_prints_no_traceback(capfd):
+    """Review (02-solutions c9): a reset connection left a socketserver traceback on stderr."""
+    import socket
+    import struct
+    from urllib.parse import urlsplit
+
+    with Echo() as server:
+        address = urlsplit(server.base_url)
+        with socket.create_connection((address.hostname, address.port)) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.sendall(b"GET /v1/json HTTP/1.1\r\nHost: x\r\n\r\n")  # keep-alive, then RST
+            sock.recv(4096)  # the answer came; the server now waits for the next request
+        time.sleep(0.3)  # the handler thread reads the reset
+    assert "Traceback" not in capfd.readouterr().err

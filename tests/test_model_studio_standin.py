@@ -17,6 +17,7 @@ import pytest
 
 from tests.model_studio_standin import IMPLICIT_CACHE_MINIMUM, ModelStudioStandIn, _hung_up
 from tests.scripted_api import completion, scripted_servers
+from utils.clients import DashScopeClient
 from utils.errors import explain
 from utils.flaky_server import FlakyStreamServer
 
@@ -63,7 +64,8 @@ def standin(backend, clock):
 
 
 def client(standin, key=None) -> openai.OpenAI:
-    return openai.OpenAI(base_url=standin.base_url, api_key=key or standin.api_key, max_retries=0)
+    """The course's DashScope client: it sends ``max_tokens=`` as ``max_completion_tokens``."""
+    return DashScopeClient(base_url=standin.base_url, api_key=key or standin.api_key, max_retries=0)
 
 
 def refusal(standin, **request) -> openai.APIStatusError:
@@ -139,12 +141,24 @@ def test_max_tokens_above_the_maximum_output_is_refused(standin, backend):
     error = refusal(standin, max_tokens=8193)
     assert (
         error.status_code == 400
-        and error.body["message"] == "Range of max_tokens should be [1, 8192]"
+        and error.body["message"] == "Range of max_completion_tokens should be [1, 8192]"
     )
     client(standin).chat.completions.create(model=SNAPSHOT, messages=HI, max_tokens=8192)
     client(standin).chat.completions.create(model=SNAPSHOT, messages=HI, max_tokens=5)
     client(standin).chat.completions.create(model=SNAPSHOT, messages=HI)  # the maximum by default
     assert [body["max_tokens"] for body in backend.received] == [8192, 5, 8192]
+
+
+def test_the_old_max_tokens_name_is_refused_and_the_new_one_reaches_the_backend(standin, backend):
+    plain = openai.OpenAI(base_url=standin.base_url, api_key=standin.api_key, max_retries=0)
+    with pytest.raises(openai.BadRequestError) as caught:
+        plain.chat.completions.create(model=SNAPSHOT, messages=HI, max_tokens=5)
+    assert "max_completion_tokens" in caught.value.body["message"]
+    assert backend.received == []  # refused before anything was generated
+    plain.chat.completions.create(model=SNAPSHOT, messages=HI, max_completion_tokens=5)
+    with pytest.raises(openai.BadRequestError):
+        plain.chat.completions.create(model=SNAPSHOT, messages=HI, max_completion_tokens=8193)
+    assert [body["max_tokens"] for body in backend.received] == [5]
 
 
 def test_json_mode_needs_the_word_json_in_the_messages(standin, backend):
@@ -241,11 +255,15 @@ def test_tokens_per_minute(standin, clock):
     client(standin).chat.completions.create(model=SNAPSHOT, messages=HI)
 
 
-def test_the_batch_api_runs_every_line_on_the_backend_outside_the_rate_limit(standin, backend, tmp_path):
+def test_the_batch_api_runs_every_line_on_the_backend_outside_the_rate_limit(
+    standin, backend, tmp_path
+):
     from tests.test_batch import requests_for, round_trip
     from utils.evals import read_batch_output, write_batch_file
 
-    path = write_batch_file(requests_for(["one", "two"] * 40, model="qwen-max"), tmp_path / "in.jsonl")
+    path = write_batch_file(
+        requests_for(["one", "two"] * 40, model="qwen-max"), tmp_path / "in.jsonl"
+    )
     batch = round_trip(client(standin), path)  # 80 lines: more than a minute's 60 requests
     assert (batch.status, batch.request_counts.completed) == ("completed", 80)
     output = tmp_path / "out.jsonl"

@@ -10,6 +10,7 @@ import pytest
 from tests.model_studio_standin import ModelStudioStandIn
 from tests.scripted_api import completion, scripted_servers
 from tools.record import RecordingProxy, assemble
+from utils.clients import DashScopeClient
 from utils.flaky_server import FlakyStreamServer
 from utils.recordings import (
     END_OF_ANSWER,
@@ -47,7 +48,7 @@ def standin():
 
 
 def client(server) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
+    return DashScopeClient(base_url=server.base_url, api_key=server.api_key, max_retries=0)
 
 
 def test_the_key_is_the_request_not_its_delivery():
@@ -123,7 +124,7 @@ def test_every_committed_recording_came_from_model_studio():
 
 def test_the_proxy_records_what_a_notebook_asks(standin, tmp_path):
     with RecordingProxy(standin.base_url, folder=tmp_path) as proxy:
-        through = openai.OpenAI(base_url=proxy.base_url, api_key=standin.api_key, max_retries=0)
+        through = DashScopeClient(base_url=proxy.base_url, api_key=standin.api_key, max_retries=0)
         answer = through.chat.completions.create(**REQUEST)
         assert SNAPSHOT in [m.id for m in through.models.list()]
         with pytest.raises(openai.NotFoundError):  # errors pass through and are not recorded
@@ -139,7 +140,7 @@ def test_the_proxy_records_a_whole_stream_and_not_a_cut_one(tmp_path):
         ModelStudioStandIn(whole.base_url, "flaky") as standin,
         RecordingProxy(standin.base_url, folder=tmp_path) as proxy,
     ):
-        through = openai.OpenAI(base_url=proxy.base_url, api_key=standin.api_key, max_retries=0)
+        through = DashScopeClient(base_url=proxy.base_url, api_key=standin.api_key, max_retries=0)
         stream = through.chat.completions.create(
             **REQUEST, stream=True, stream_options={"include_usage": True}
         )
@@ -152,7 +153,7 @@ def test_the_proxy_records_a_whole_stream_and_not_a_cut_one(tmp_path):
         ModelStudioStandIn(cut.base_url, "flaky") as standin,
         RecordingProxy(standin.base_url, folder=tmp_path / "cut") as proxy,
     ):
-        through = openai.OpenAI(base_url=proxy.base_url, api_key=standin.api_key, max_retries=0)
+        through = DashScopeClient(base_url=proxy.base_url, api_key=standin.api_key, max_retries=0)
         with pytest.raises(openai.APIError):
             list(through.chat.completions.create(**REQUEST, stream=True))
     assert proxy.recorded == [] and find(REQUEST, folder=tmp_path / "cut") is None

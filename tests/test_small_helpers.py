@@ -1,11 +1,12 @@
 """Pricing, versions, paths and the exercise framework."""
 
 import types
+from pathlib import Path
 
 import pytest
 
 from utils import exercises
-from utils.paths import data_dir, repo_root
+from utils.paths import data_dir, repo_root, shared_server_port, shown_path
 from utils.pricing import cost_usd, load_prices
 from utils.versions import package_versions, print_versions
 
@@ -48,6 +49,26 @@ def test_paths_find_the_course(tmp_path, monkeypatch):
     assert (repo_root() / "notebooks").is_dir() and data_dir() == repo_root() / "data"
     monkeypatch.chdir(tmp_path)  # still found next to the package
     assert (repo_root() / "pyproject.toml").exists()
+
+
+def test_paths_are_shown_from_the_state_folder_or_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("COOKBOOK_STATE_DIR", str(tmp_path / "state"))
+    assert (
+        shown_path(tmp_path / "state" / "local_server.log")
+        == "$COOKBOOK_STATE_DIR/local_server.log"
+    )
+    assert shown_path(Path.home() / ".cache" / "x.log") == "~/.cache/x.log"
+    monkeypatch.delenv("COOKBOOK_STATE_DIR")
+    assert shown_path("/elsewhere/x.log") == "/elsewhere/x.log"
+
+
+def test_the_shared_server_port_comes_from_its_state_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("COOKBOOK_STATE_DIR", str(tmp_path))
+    assert shared_server_port() is None
+    (tmp_path / "local_server.json").write_text('{"port": 8123, "pid": 1}')
+    assert shared_server_port() == 8123
+    (tmp_path / "local_server.json").write_text("not json")
+    assert shared_server_port() is None
 
 
 def test_check_reads_as_a_verdict():

@@ -9,6 +9,7 @@ import pytest
 
 from tests.model_studio_standin import ModelStudioStandIn
 from tests.scripted_api import completion, scripted_servers
+from utils.clients import DashScopeClient
 
 THINKER, ALWAYS, NEVER = "qwen3-235b-a22b", "qwq-plus", "qwen-max-2025-01-25"
 ASK = [{"role": "user", "content": "Which is larger, 9.11 or 9.8?"}]
@@ -35,7 +36,7 @@ def standin(backend):
 
 
 def client(standin) -> openai.OpenAI:
-    return openai.OpenAI(base_url=standin.base_url, api_key=standin.api_key, max_retries=0)
+    return DashScopeClient(base_url=standin.base_url, api_key=standin.api_key, max_retries=0)
 
 
 def refused(standin, **request) -> openai.BadRequestError:

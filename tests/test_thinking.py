@@ -6,6 +6,7 @@ import pytest
 from tests.model_studio_standin import ModelStudioStandIn
 from tests.scripted_api import completion, scripted_servers
 from utils import model_table
+from utils.clients import DashScopeClient
 from utils.settings import ConfigError, resolve_settings
 from utils.thinking import (
     ThinkingError,
@@ -106,7 +107,7 @@ def standin():
 
 def test_the_helper_refuses_exactly_what_the_stand_in_answers_with_400(standin):
     """Each refusal of thinking_request, sent raw, is a 400 from the stand-in; allowed ones pass."""
-    client = openai.OpenAI(base_url=standin.base_url, api_key=standin.api_key, max_retries=0)
+    client = DashScopeClient(base_url=standin.base_url, api_key=standin.api_key, max_retries=0)
     raw = [
         {"model": NEVER, "extra_body": {"enable_thinking": True}, "stream": True},
         {"model": THINKER},  # not streamed, thinking on by default

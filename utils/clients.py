@@ -9,8 +9,15 @@ from utils.model_table import rate_limits
 from utils.request_pacing import paced_http_client, spacing_for
 from utils.settings import Settings, load_settings
 
+# Model Studio's name for the output cap. Its notice "Changes to Certain Model Fields" (dated
+# 2026-04-12, effective 2026-04-20) renames the Chat Completions field ``max_tokens`` to
+# ``max_completion_tokens`` and keeps ``max_tokens`` only for a transition (deprecated before
+# 2026-05-30): https://www.alibabacloud.com/en/notice/model_studio_notice_of_changes_to_certain_model_fields_724
+OUTPUT_CAP = "max_completion_tokens"
 MAX_RETRIES = 3  # the SDK retries 408/409/429/5xx and connection errors with back-off
-TIMEOUT = openai.Timeout(300.0, connect=5.0)  # long answers on a busy CPU; fail fast when unreachable
+TIMEOUT = openai.Timeout(
+    300.0, connect=5.0
+)  # long answers on a busy CPU; fail fast when unreachable
 
 
 def get_client(settings: Settings | None = None, **options) -> openai.OpenAI:
@@ -21,13 +28,55 @@ def get_client(settings: Settings | None = None, **options) -> openai.OpenAI:
     is not paced. Pass your own ``http_client=`` to send unpaced.
     """
     settings = settings or load_settings()
-    return openai.OpenAI(**_client_kwargs(settings, options, asynchronous=False))
+    kind = DashScopeClient if settings.provider == "dashscope" else openai.OpenAI
+    return kind(**_client_kwargs(settings, options, asynchronous=False))
 
 
 def get_async_client(settings: Settings | None = None, **options) -> openai.AsyncOpenAI:
     """An ``openai.AsyncOpenAI`` client; use it from one event loop (``await`` in the cell)."""
     settings = settings or load_settings()
-    return openai.AsyncOpenAI(**_client_kwargs(settings, options, asynchronous=True))
+    kind = AsyncDashScopeClient if settings.provider == "dashscope" else openai.AsyncOpenAI
+    return kind(**_client_kwargs(settings, options, asynchronous=True))
+
+
+def with_output_cap(body: dict) -> dict:
+    """``body`` with the old ``max_tokens`` renamed to ``max_completion_tokens`` (``OUTPUT_CAP``).
+
+    Code written for other servers says ``max_tokens``; Model Studio now names the cap
+    ``max_completion_tokens``. Both given with different values is a mistake: refused.
+    """
+    if "max_tokens" not in body:
+        return body
+    body = dict(body)
+    old = body.pop("max_tokens")
+    if body.get(OUTPUT_CAP, old) != old:
+        raise ValueError(
+            f"max_tokens={old} and {OUTPUT_CAP}={body[OUTPUT_CAP]} disagree: send only "
+            f"{OUTPUT_CAP}, the name Model Studio uses."
+        )
+    if old is not None:
+        body[OUTPUT_CAP] = old
+    return body
+
+
+def _renamed(options):
+    if isinstance(options.json_data, dict) and options.url.endswith("/chat/completions"):
+        options.json_data = with_output_cap(options.json_data)
+    return options
+
+
+class DashScopeClient(openai.OpenAI):
+    """``openai.OpenAI`` that sends the output cap under Model Studio's current name."""
+
+    def _prepare_options(self, options):
+        return _renamed(super()._prepare_options(options))
+
+
+class AsyncDashScopeClient(openai.AsyncOpenAI):
+    """``openai.AsyncOpenAI`` that sends the output cap under Model Studio's current name."""
+
+    async def _prepare_options(self, options):
+        return _renamed(await super()._prepare_options(options))
 
 
 def paced_requests_per_minute(settings: Settings, base_url: str | None = None) -> int | None:
@@ -74,4 +123,3 @@ def describe_backend(settings: Settings | None = None) -> str:
         f"Using {settings.model} on the OpenAI-compatible server at {settings.base_url} "
         f"({settings.reason})."
     )
-

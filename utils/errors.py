@@ -9,11 +9,12 @@ as a note at the end of the traceback; nothing is hidden or swallowed.
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import openai
 
 from utils.local_model import MAX_CONTEXT
-from utils.paths import server_log_path
+from utils.paths import server_log_path, shared_server_port, shown_path
 from utils.served_models import available_models
 from utils.settings import (
     DASHSCOPE_BASE_URLS,
@@ -81,7 +82,11 @@ def _models_hint(base_url: str) -> str:
     try:
         models = available_models(base_url, key)
     except openai.APIError as error:
-        path = "; check that the base URL ends in /v1" if isinstance(error, openai.NotFoundError) else ""
+        path = (
+            "; check that the base URL ends in /v1"
+            if isinstance(error, openai.NotFoundError)
+            else ""
+        )
         return f"{base_url} did not list its models ({_reason(error)}){path}."
     if models:
         shown = ", ".join(models[:15]) + (" …" if len(models) > 15 else "")
@@ -103,14 +108,22 @@ def explain(error: BaseException) -> str | None:
     if isinstance(error, openai.APITimeoutError):
         return (
             f"What to do: {base} did not answer in time (the SDK retried). A long answer on a "
-            "CPU can take a while: lower max_tokens, or pass timeout=... to the call."
+            "CPU can take a while: lower max_completion_tokens, or pass timeout=... to the call."
         )
     if isinstance(error, openai.APIConnectionError):
+        shared = shared_server_port()
+        if local and shared is not None and urlsplit(base).port != shared:
+            return (
+                f"What to do: nothing is answering at {base}. That is not the course's shared "
+                f"local model (port {shared}) but another server on this machine, which has "
+                "stopped: start that one again the way it was started (a killed "
+                "`local_server.temporary_server()` is gone: open a new one)."
+            )
         if local:
             return (
                 f"What to do: nothing is answering at {base}. Start the local model with "
                 "`python -m utils.local_server start` in a terminal, or re-run the notebook's "
-                f"set-up cell, which starts it. Its log is {server_log_path()}."
+                f"set-up cell, which starts it. Its log is {shown_path(server_log_path())}."
             )
         return (
             f"What to do: could not connect to {base}. Check the base URL "
@@ -153,7 +166,7 @@ def explain(error: BaseException) -> str | None:
             "or check your quota and billing in the console."
         )
     if status >= 500:
-        where = f" Its log is {server_log_path()}." if local else ""
+        where = f" Its log is {shown_path(server_log_path())}." if local else ""
         return (
             f"What to do: {base} had a server error ({status}: {message!r}) even after the "
             f"SDK's retries. Try again shortly; it is not your code.{where}"
@@ -161,8 +174,8 @@ def explain(error: BaseException) -> str | None:
     if status == 400 and ("context" in message.lower() or "exceed" in message.lower()):
         window = f" The local model's window is {MAX_CONTEXT} tokens." if local else ""
         return (
-            f"What to do: the prompt plus max_tokens is longer than the model's context window "
-            f"({message!r}). Shorten the conversation or lower max_tokens.{window}"
+            f"What to do: the prompt plus max_completion_tokens is longer than the model's context window "
+            f"({message!r}). Shorten the conversation or lower max_completion_tokens.{window}"
         )
     return (
         f"What to do: {base} refused the request ({status}: {message!r}). Check the parameter "

@@ -60,6 +60,16 @@ def sse(data: dict | str) -> bytes:
     return f"data: {text}\n\n".encode()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A server that lets a client hang up without printing a traceback into the notebook."""
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a reset or broken pipe: normal
+            super().handle_error(request, client_address)
+
+
 class LoopbackAPI:
     """A real HTTP server on a free loopback port; subclasses implement ``respond``."""
 
@@ -88,7 +98,9 @@ class LoopbackAPI:
                         answer = api.respond(request)
                     except Exception as error:  # a fake with a bug answers 500, like a server
                         message = f"{type(error).__name__}: {error}"
-                        answer = JSONResponse(500, {"error": {"message": message, "type": "server_error"}})
+                        answer = JSONResponse(
+                            500, {"error": {"message": message, "type": "server_error"}}
+                        )
                     if isinstance(answer, JSONResponse):
                         self._send_json(answer)
                     else:
@@ -105,7 +117,9 @@ class LoopbackAPI:
                 raw = isinstance(reply.body, bytes)
                 data = reply.body if raw else json.dumps(reply.body).encode()
                 self.send_response(reply.status)
-                self.send_header("content-type", "application/octet-stream" if raw else "application/json")
+                self.send_header(
+                    "content-type", "application/octet-stream" if raw else "application/json"
+                )
                 self.send_header("content-length", str(len(data)))
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
@@ -129,7 +143,7 @@ class LoopbackAPI:
             def log_message(self, *args):  # keep notebook and test output clean
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -157,7 +171,9 @@ class LoopbackAPI:
 
     def client(self, **options) -> openai.AsyncOpenAI:
         """An async client for this server (no retries: each request is one hit)."""
-        return openai.AsyncOpenAI(api_key=self._key(), base_url=self.base_url, max_retries=0, **options)
+        return openai.AsyncOpenAI(
+            api_key=self._key(), base_url=self.base_url, max_retries=0, **options
+        )
 
     def sync_client(self, **options) -> openai.OpenAI:
         """A client for this server (no retries: each request is one hit)."""

@@ -39,3 +39,24 @@ def cache_dir() -> Path:
 def server_log_path() -> Path:
     """Where the shared local model server writes its log."""
     return cache_dir() / "local_server.log"
+
+
+def shown_path(path: Path | str) -> str:
+    """``path`` as a notebook prints it: ``$COOKBOOK_STATE_DIR/...`` or ``~/...``, so an output
+    names the place on *your* machine, not the folder of the machine that ran it."""
+    path = Path(path)
+    state = os.environ.get("COOKBOOK_STATE_DIR")
+    for root, shown in ((state, "$COOKBOOK_STATE_DIR"), (str(Path.home()), "~")):
+        if root and path.is_relative_to(root):
+            return f"{shown}/{path.relative_to(root).as_posix()}"
+    return str(path)
+
+
+def shared_server_port() -> int | None:
+    """The port the course's shared local model server was last recorded on, if any."""
+    import json
+
+    try:
+        return int(json.loads((cache_dir() / "local_server.json").read_text())["port"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None

@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 from utils.models import REFERENCE_MODEL
 from utils.paths import data_dir
 from utils.published_answers import PublishedAnswer, published_answer
-from utils.settings import DASHSCOPE_BASE_URLS
+from utils.settings import DASHSCOPE_BASE_URLS, endpoint_region
 
 __all__ = ["PublishedAnswer", "Recording", "beside", "published_answer", "show_answer"]
 
@@ -68,13 +68,15 @@ def recorded_dir() -> Path:
 def request_key(request: Mapping[str, Any]) -> str:
     """SHA-256 of the request as canonical JSON, without the keys that only shape delivery."""
     asked = {k: v for k, v in request.items() if k not in UNKEYED}
+    if "max_completion_tokens" in asked:  # the cap's new name keys like the old (utils.clients)
+        asked["max_tokens"] = asked.pop("max_completion_tokens")
     canonical = json.dumps(asked, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def region_of(base_url: str) -> str | None:
-    """'intl' or 'cn' for Model Studio's own endpoints; None for any other server."""
-    return MODEL_STUDIO_HOSTS.get(urlsplit(str(base_url)).hostname)
+    """'intl' or 'cn' for Model Studio's own endpoints (shared or workspace); None for others."""
+    return endpoint_region(base_url)
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,8 @@ def save(
 def record_call(client, request: Mapping[str, Any], folder: Path | None = None) -> Recording:
     """Send ``request`` with ``client`` (not streamed), store the answer, and return it."""
     asked = {k: v for k, v in request.items() if k not in UNKEYED}
+    if "max_completion_tokens" in asked:  # the cap's new name keys like the old (utils.clients)
+        asked["max_tokens"] = asked.pop("max_completion_tokens")
     response = client.chat.completions.create(**asked)
     path = save(asked, response.model_dump(exclude_none=True), str(client.base_url), folder)
     return _load(path)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import openai
 
@@ -34,8 +35,39 @@ DASHSCOPE_BASE_URLS = {
     "intl": "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",  # Singapore console keys
     "cn": "https://dashscope.aliyuncs.com/compatible-mode/v1",  # Beijing console keys
 }
+# Model Studio's "Base URL overview" (https://www.alibabacloud.com/help/model-studio/base-url,
+# Last Updated 2026-10-11) calls the dashscope domains above the "legacy shared domain", still
+# available, and recommends a workspace-dedicated one, [workspace-id].[region].maas.aliyuncs.com
+# (Singapore is ap-southeast-1 on its "OpenAI compatible - Chat" page); set that in
+# DASHSCOPE_BASE_URL, e.g. https://{WorkspaceId}.ap-southeast-1.maas.aliyuncs.com/compatible-mode/v1.
+WORKSPACE_DOMAIN = ".maas.aliyuncs.com"
+WORKSPACE_REGIONS = {"ap-southeast-1": "intl"}  # the workspace regions the course's keys use
 DEFAULT_QWEN_MODEL = "qwen-max-2025-01-25"
 PROVIDERS = ("dashscope", "openai-compatible", "local")
+
+
+def endpoint_kind(base_url: str) -> str | None:
+    """Which kind of Model Studio domain ``base_url`` is: "legacy shared", "workspace",
+    "trial", or None for any other server."""
+    host = urlsplit(str(base_url)).hostname or ""
+    if host in {urlsplit(url).hostname for url in DASHSCOPE_BASE_URLS.values()}:
+        return "legacy shared"
+    labels = host.removesuffix(WORKSPACE_DOMAIN).split(".")
+    if not host.endswith(WORKSPACE_DOMAIN) or len(labels) != 2 or not all(labels):
+        return None
+    return "trial" if labels[0] == "trial" else "workspace"
+
+
+def endpoint_region(base_url: str) -> str | None:
+    """'intl' or 'cn' for Model Studio's own endpoints whose region the course knows; else None."""
+    host = urlsplit(str(base_url)).hostname or ""
+    for region, url in DASHSCOPE_BASE_URLS.items():
+        if host == urlsplit(url).hostname:
+            return region
+    if endpoint_kind(base_url) in ("workspace", "trial"):
+        return WORKSPACE_REGIONS.get(host.split(".")[1])
+    return None
+
 
 class ConfigError(ValueError):
     """A setting has a value the course cannot use; the message says how to fix it."""
@@ -125,9 +157,16 @@ def resolve_settings(
                 "console."
             )
         url = values.get("DASHSCOPE_BASE_URL") or DASHSCOPE_BASE_URLS[region]
+        if not url.startswith(("http://", "https://")) or "{" in url:
+            raise ConfigError(
+                f"DASHSCOPE_BASE_URL={url!r} is not a URL. Paste the base URL your Model Studio "
+                "workspace shows, e.g. https://<your workspace id>.ap-southeast-1.maas.aliyuncs.com"
+                "/compatible-mode/v1, or unset it to use the shared domain of DASHSCOPE_REGION."
+            )
         reason = f"{where('DASHSCOPE_API_KEY')}"
+        kind = endpoint_kind(url)
         reason += (
-            f", endpoint {where('DASHSCOPE_BASE_URL')}"
+            f", endpoint {where('DASHSCOPE_BASE_URL')}" + (f" (a {kind} domain)" if kind else "")
             if values.get("DASHSCOPE_BASE_URL")
             else f", region {region!r}"
         )

@@ -22,8 +22,9 @@ hint = hint_printer(
     {
         1: [
             "Read the resolution order at the top of this notebook: which setting is checked first?",
-            "A DashScope key beats OPENAI_BASE_URL; COOKBOOK_PROVIDER beats everything; an "
-            "OPENAI_API_KEY alone names no server.",
+            "Go down the table in section 2 for each scenario and stop at the first row that "
+            "applies, but first ask whether COOKBOOK_PROVIDER forces a backend, and whether a "
+            "key without a server address names a server at all.",
         ],
         2: [
             "A message is a dict with a 'role' ('system', 'user' or 'assistant') and a 'content' string.",
@@ -37,9 +38,43 @@ hint = hint_printer(
 )
 
 
+ANSWER_KEYS = ("resolve_settings", "load_settings", "describe_backend")  # they decide for you
+
+
+def _notebook_inputs() -> list[str]:
+    """The cells this IPython session has run so far (none outside a notebook)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    shell = get_ipython()
+    return list(shell.user_ns.get("In", [])) if shell is not None else []
+
+
+def _asked_the_course(inputs: list[str]) -> str | None:
+    """The answer key a cell ran on the exercise's scenarios, if one did."""
+    for source in inputs:
+        if "SCENARIOS" in source:
+            for name in ANSWER_KEYS:
+                if name in source:
+                    return name
+    return None
+
+
 @guarded
-def check_backends(predictions: dict[str, str]) -> Check:
-    """Exercise 1: ``predictions`` maps each scenario letter to the provider you expect."""
+def check_backends(predictions: dict[str, str], inputs: list[str] | None = None) -> Check:
+    """Exercise 1: ``predictions`` maps each scenario letter to the provider you expect.
+
+    ``inputs``: the cells run so far (default: this notebook's); one that hands ``SCENARIOS``
+    to the course's own resolver is refused, since then the course answered, not you.
+    """
+    used = _asked_the_course(_notebook_inputs() if inputs is None else inputs)
+    if used:
+        return not_yet(
+            f"a cell ran {used}() on SCENARIOS: that is the answer key, so the check cannot "
+            "tell what you predicted. Restart the kernel, run the cells above this one, and "
+            "write your predictions from the resolution order in section 2."
+        )
     missing = sorted(set(SCENARIOS) - set(predictions or {}))
     if missing:
         return not_yet(f"predict every scenario; missing {missing}. Choices: {PROVIDERS}.")
@@ -74,7 +109,7 @@ def check_messages(messages: list[dict], client, model: str) -> Check:
     if roles[0] != "system" or roles[-1] != "user":
         return not_yet(f"start with a system message and end with a user message (got {roles}).")
     response = client.chat.completions.create(
-        model=model, messages=messages, temperature=0, max_tokens=30
+        model=model, messages=messages, temperature=0, max_completion_tokens=30
     )
     reply = (response.choices[0].message.content or "").strip()
     words = _words(reply)

@@ -35,8 +35,11 @@ hint = hint_printer(
         ],
         3: [
             "Sampling (temperature > 0) picks tokens at random; the random generator has a seed.",
-            "Pass the same `seed` with the same temperature and messages, e.g. "
-            "{'temperature': 1.0, 'seed': 42}.",
+            "The check asks twice with your seed and once with the next seed: the first two must "
+            "agree, the third must not. What makes the draw repeatable, and what keeps it a draw?",
+            "Fix the generator's starting point and leave the sampling wide open: a seed of your "
+            "own (not section 3's), a temperature of 0.7 or more, and no top_p, or a top_p "
+            "large enough to leave many tokens in play.",
         ],
     }
 )
@@ -66,22 +69,44 @@ def check_cost(my_cost: Callable[[dict, dict], float]) -> Check:
     )
 
 
+LESSON_SEED = 7  # section 3's seed (cell "temperature=1.0, seed=7"): copying it checks nothing
+
+
 @guarded
 def check_repeatable(kwargs: dict, client, model: str) -> Check:
-    """Exercise 3: sampling settings (temperature ≥ 0.7) that give the same text twice."""
+    """Exercise 3: a seed that repeats a sampled answer (temperature ≥ 0.7), while the next seed
+    gives another: repeatable, and still sampled."""
     if not isinstance(kwargs, dict) or kwargs.get("temperature", 0) < 0.7:
         return not_yet("keep sampling on: set 'temperature' to 0.7 or more (greedy is too easy).")
     if set(kwargs) - {"temperature", "top_p", "seed"}:
         return not_yet("use only temperature, top_p and seed.")
+    seed = kwargs.get("seed")
+    if seed == LESSON_SEED:
+        return not_yet(
+            f"seed={LESSON_SEED} is section 3's: the point is to predict, so pick your own."
+        )
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        return not_yet(
+            "without a seed nothing fixes the draw: two sampled calls may differ. Try hint(3)."
+        )
     messages = [{"role": "user", "content": "Invent a name for a cat."}]
-    # Three calls, the last two compared: the first evaluation of a new prompt can round
-    # differently from later ones (see "temperature" in the notebook), seed or no seed.
-    texts = [
-        client.chat.completions.create(model=model, messages=messages, max_tokens=20, **kwargs)
-        .choices[0]
-        .message.content
-        for _ in range(3)
-    ][1:]
-    if texts[0] != texts[1]:
-        return not_yet(f"two calls differed: {texts[0]!r} vs {texts[1]!r}. Try hint(3).")
-    return solved(f"both calls said {texts[0]!r}.")
+
+    def ask(**change) -> str:
+        request = {**kwargs, **change}
+        response = client.chat.completions.create(
+            model=model, messages=messages, max_completion_tokens=12, **request
+        )
+        return response.choices[0].message.content
+
+    # The first evaluation of a new prompt can round differently from later ones (see
+    # "temperature" in the notebook), seed or no seed: it is asked once and not compared.
+    ask()
+    same, again, other = ask(), ask(), ask(seed=seed + 1)
+    if same != again:
+        return not_yet(f"two calls with seed={seed} differed: {same!r} vs {again!r}. Try hint(3).")
+    if other == same:
+        return not_yet(
+            f"seed={seed + 1} gave the same text as seed={seed}: {same!r}. That is not sampling "
+            "any more (a top_p that leaves one token?). Try hint(3, 3)."
+        )
+    return solved(f"seed={seed} said {same!r} twice; seed={seed + 1} said {other!r}.")

@@ -75,7 +75,7 @@ def _recorded_stream(client, model: str, content: str, max_tokens: int) -> Recor
         messages=[{"role": "user", "content": content}],
         stream=True,
         stream_options={"include_usage": True},  # a last chunk with usage and no choices
-        max_tokens=max_tokens,
+        max_completion_tokens=max_tokens,
         temperature=0,
     )
     return RecordingStream(stream)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from utils.exercises import Check, guarded, hint_printer, not_yet, solved
 
 LABELS = ("positive", "negative")
-# Reviews the few-shot check classifies, with their true labels (accuracy is reported, not required).
+# Reviews the few-shot check classifies, with their true labels: it must beat a constant answer.
 REVIEWS = [
     ("The film was a waste of time.", "negative"),
     ("Absolutely wonderful, I recommend it.", "positive"),
@@ -33,6 +33,10 @@ hint = hint_printer(
             "assistant message with exactly the label you want back.",
             "Give at least two examples of each label, alternating, each assistant answer exactly "
             "'positive' or 'negative' (lower case, nothing else).",
+            "A small model copies the form first and the meaning only if the examples make it "
+            "easy: give three or more of each label, alternate them, start with a negative one, "
+            "and write short reviews in the words product reviews use (it broke, a waste, I "
+            "recommend it), not the reviews the check asks about.",
         ],
         4: [
             "Start small: a task you can check with code (answer in at most 15 words, always "
@@ -112,11 +116,20 @@ def check_few_shot(few_shot_messages: list[dict], client, model: str) -> Check:
         )
     if any(a.get("content") not in LABELS for _, a in pairs):
         return not_yet(f"each example's assistant answer must be exactly one of {LABELS}.")
+    shown = [a["content"] for _, a in pairs]
+    if min(shown.count(label) for label in LABELS) < 2:
+        return not_yet(
+            f"give at least two examples of each label (yours: {shown}): examples of one label "
+            "only teach the model to say it every time."
+        )
+    checked = {_plain(review) for review, _ in REVIEWS}
+    if any(_plain(str(u.get("content", ""))) in checked for u, _ in pairs):
+        return not_yet("an example is one of the reviews the check asks about: write your own.")
     replies = [
         client.chat.completions.create(
             model=model,
             messages=[*few_shot_messages, {"role": "user", "content": review}],
-            max_tokens=6,
+            max_completion_tokens=6,
             temperature=0,
         )
         .choices[0]
@@ -130,7 +143,19 @@ def check_few_shot(few_shot_messages: list[dict], client, model: str) -> Check:
     summary = f"{bare}/{len(REVIEWS)} replies were a bare label ({right} correct): {replies}"
     if bare < 3:
         return not_yet(f"{summary}. Give more, or clearer, examples.")
-    return solved(f"{summary}. Format is fixed; accuracy is the model's own.")
+    truths = [truth for _, truth in REVIEWS]
+    constant = max(truths.count(label) for label in LABELS)  # always answering one label
+    if right <= constant:
+        return not_yet(
+            f"{summary}. Always answering {max(LABELS, key=labels.count)!r} also gets "
+            f"{truths.count(max(LABELS, key=labels.count))} right: the format "
+            "is fixed, but the labels do not follow the reviews yet. Try hint(2, 3)."
+        )
+    return solved(f"{summary}, more than the {constant} a constant answer gets.")
+
+
+def _plain(text: str) -> str:
+    return " ".join(_words(text))
 
 
 def _words(text: str) -> list[str]:
