@@ -64,6 +64,8 @@ Rules enforced, each re-checked on 2026-11-30 with the page's own "Last Updated"
   a time. Batch lines are not counted against the real-time rate limits here (the stand-in's
   choice: the page was not checked on this point), and the line's model is not checked
   against the Batch page's list (``utils.evals.batch_model`` picks it).
+  ``batch=False`` (``--standin-without-batch``) answers both routes 404, as an endpoint
+  without the Batch API does.
 
 * **Thinking** (lesson 12; the facts and their pages are in ``data/thinking_models.csv``, read
   2026-12-07): ``enable_thinking`` and ``thinking_budget`` (in the body, where the SDK's
@@ -256,6 +258,7 @@ class ModelStudioStandIn:
         retry_after: float | None = None,
         strict: bool = True,
         thinking_default: int = THINKING_DEFAULT,
+        batch: bool = True,
     ) -> None:
         known = model_studio_limits()
         self.limits = {m: known.get(m) or ModelLimits(m, {}) for m in (models or known)}
@@ -285,14 +288,16 @@ class ModelStudioStandIn:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}{PREFIX}"
-        self.batch = LocalBatchAPI(backend_url)  # files and batches; lines go to the backend
+        # files and batches, lines going to the backend; batch=False: an endpoint without them
+        self.batch = LocalBatchAPI(backend_url) if batch else None
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         """Stop serving and free the port."""
         self._server.shutdown()
         self._server.server_close()
-        self.batch.close()
+        if self.batch is not None:
+            self.batch.close()
 
     def __enter__(self) -> ModelStudioStandIn:
         return self
@@ -314,7 +319,8 @@ class ModelStudioStandIn:
                 return self._send_json(handler, 200, self._model(path.rsplit("/", 1)[1]))
             if method == "POST" and path == f"{PREFIX}/chat/completions":
                 return self._chat(handler, raw)
-            if path.startswith((f"{PREFIX}/files", f"{PREFIX}/batches")):
+            batch_route = path.startswith((f"{PREFIX}/files", f"{PREFIX}/batches"))
+            if batch_route and self.batch is not None:
                 return self._batch_api(handler, method, path, raw)
             raise Refusal(404, f"Not found: {method} {path}", "invalid_request_error", "InvalidURL")
         except ClientGone:  # nobody is waiting for an answer

@@ -32,6 +32,11 @@ def pytest_addoption(parser):
         action="store_true",
         help="also enforce Model Studio's per-second rate limit (RPM/60 requests a second)",
     )
+    group.addoption(
+        "--standin-without-batch",
+        action="store_true",
+        help="answer /files and /batches with 404, as an endpoint without the Batch API does",
+    )
 
 
 @pytest.hookimpl(trylast=True)  # after conftest.py has set the state folder and provider
@@ -46,7 +51,10 @@ def pytest_configure(config):
     _state["started_server"] = local_server.status(wait=2.0) is None
     url = local_server.ensure_running(model)
     standin = ModelStudioStandIn(
-        url, model.alias, per_second=config.getoption("--standin-per-second")
+        url,
+        model.alias,
+        per_second=config.getoption("--standin-per-second"),
+        batch=not config.getoption("--standin-without-batch"),
     )
     _state["standin"] = standin
     os.environ["COOKBOOK_PROVIDER"] = "dashscope"

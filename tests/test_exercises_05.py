@@ -86,3 +86,13 @@ def test_too_small_a_project_and_an_unstarted_one(tmp_path):
     assert not check.solved and "✘ the batch file asks at least 20" in check.message
     assert "not started" in nb05.check_batch_project(None, None, None).message
     nb05.hint(4, 2)
+
+
+def test_a_batch_the_endpoint_refused_gets_not_yet_with_the_reason(tmp_path):
+    sample, input_path, output_path = make_project(tmp_path)
+    results, accuracy = honest_results(sample, output_path)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")  # what lesson 05 writes when the Batch API was refused
+    for missing in (empty, tmp_path / "never-downloaded.jsonl"):
+        check = nb05.check_batch_project(input_path, missing, results, accuracy)
+        assert not check.solved and "endpoint without the Batch API" in check.message

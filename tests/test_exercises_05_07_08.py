@@ -51,6 +51,25 @@ def test_bootstrap_check():
     assert "percentile bootstrap gives" in nb05.check_bootstrap(too_narrow).message
 
 
+def test_bootstrap_check_refuses_the_helper_it_compares_with():
+    from utils.evals import accuracy_ci, bootstrap_ci
+    from utils.evals import stats as course_stats
+
+    def calls_helper(values, resamples=2000, seed=0):  # the obvious cheat
+        return bootstrap_ci(values, resamples=resamples, seed=seed)
+
+    def calls_it_by_module(values, resamples=2000, seed=0):
+        return course_stats.bootstrap_ci(values, resamples=resamples, seed=seed)
+
+    def calls_accuracy_ci(values, resamples=2000, seed=0):
+        interval = accuracy_ci(values, resamples=resamples, seed=seed)
+        return interval.low, interval.high
+
+    for cheat in (calls_helper, calls_it_by_module, calls_accuracy_ci, bootstrap_ci):
+        check = nb05.check_bootstrap(cheat)
+        assert not check.solved and "without" in check.message, cheat
+
+
 def test_cache_key_check():
     def right(request, base_url):
         text = json.dumps({"u": base_url, "r": request}, sort_keys=True)

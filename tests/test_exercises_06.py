@@ -1,5 +1,6 @@
 """The self-checks of notebook 06 accept right answers and explain wrong ones."""
 
+import itertools
 import math
 
 from utils.exercises import nb06
@@ -16,8 +17,12 @@ def test_pass_at_k_check():
     assert "not started" in nb06.check_pass_at_k(unfinished).message
 
 
+RIGHT = {"A": "passed", "B": "failed", "C": "error", "D": "timeout", "E": "failed"}
+
+
 def test_predictions_check_runs_the_programs():
-    right = {"A": "passed", "B": "failed", "C": "error", "D": "timeout", "E": "failed"}
+    nb06._TRIED.clear()
+    right = dict(RIGHT)
     assert nb06.check_predictions(right).solved
     wrong = nb06.check_predictions({**right, "B": "passed"})
     assert not wrong.solved and "1 of your 5" in wrong.message
@@ -26,7 +31,31 @@ def test_predictions_check_runs_the_programs():
     for message in (wrong.message, two.message):  # says how many, never which (issue 15)
         assert not any(f"'{letter}'" in message or f" {letter}" in message for letter in "ABCDE")
     assert "missing" in nb06.check_predictions({"A": "passed"}).message
+    assert "missing" in nb06.check_predictions(dict.fromkeys(right)).message  # the blank start
     assert "statuses are" in nb06.check_predictions({**right, "A": "ok"}).message
+
+
+def test_brute_force_gets_not_yet_even_when_it_reaches_the_right_set(monkeypatch):
+    nb06._TRIED.clear()
+    monkeypatch.setattr(nb06, "run_code", lambda program, timeout: _fake_result(program))
+    statuses = ("passed", "failed", "timeout", "error")
+    verdicts = {}  # the cheat: try every combination until one is solved
+    for combination in itertools.product(statuses, repeat=len(RIGHT)):
+        guess = dict(zip(sorted(RIGHT), combination, strict=True))
+        verdicts[combination] = nb06.check_predictions(guess)
+        if verdicts[combination].solved:
+            break
+    assert not any(v.solved for v in verdicts.values())
+    reached = verdicts[tuple(RIGHT[k] for k in sorted(RIGHT))]
+    assert "search, not a reading" in reached.message
+    nb06._TRIED.clear()
+    assert nb06.check_predictions(RIGHT).solved  # a fresh kernel that reasons it out is graded
+
+
+def _fake_result(program):
+    """The real verdicts without running the sandbox: this test is about the grading."""
+    letter = next(k for k, p in nb06.PROGRAMS.items() if p == program)
+    return type("Result", (), {"status": RIGHT[letter]})()
 
 
 def test_completion_check_uses_the_sandbox():

@@ -1,19 +1,20 @@
 """Turn the API errors a learner will hit into one actionable paragraph.
 
 ``explain(error)`` returns advice for an ``openai.APIError``, or a ``ConfigError`` caused by
-one (or ``None`` for anything else).
+one (or ``None`` for anything else). It never raises: it runs inside the error path, where a
+crash of its own would replace the learner's error, so a part it cannot work out is left out.
 Inside Jupyter, importing ``utils`` calls ``install_notebook_hints()``, which adds that advice
 as a note at the end of the traceback; nothing is hidden or swallowed.
 """
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlsplit
 
 import openai
 
 from utils.local_model import MAX_CONTEXT
+from utils.optional_features import describe_refusal, refused_feature, request_json
 from utils.paths import server_log_path, shared_server_port, shown_path
 from utils.served_models import available_models
 from utils.settings import (
@@ -28,7 +29,10 @@ _API_SUFFIXES = ("/chat/completions", "/completions", "/embeddings", "/models")
 
 
 def _base_url(error: openai.APIError) -> str:
-    url = str(error.request.url).split("?")[0]
+    try:
+        url = str(error.request.url).split("?")[0]
+    except Exception:  # noqa: BLE001 — an error built without a request
+        return "the server"
     for suffix in _API_SUFFIXES:
         if url.endswith(suffix):
             return url[: -len(suffix)]
@@ -36,10 +40,12 @@ def _base_url(error: openai.APIError) -> str:
 
 
 def _requested_model(error: openai.APIError) -> str | None:
+    """The model a JSON request asked for; None for an upload, a stream or no body."""
     try:
-        return json.loads(error.request.content or b"{}").get("model")
-    except (ValueError, AttributeError, TypeError):
+        model = request_json(error.request).get("model")
+    except Exception:  # noqa: BLE001 — no request at all
         return None
+    return model if isinstance(model, str) else None
 
 
 def _server_message(error: openai.APIError) -> str:
@@ -96,7 +102,19 @@ def _models_hint(base_url: str) -> str:
 
 def explain(error: BaseException) -> str | None:
     """Advice for an ``openai.APIError``, or for a ``ConfigError`` that one caused (a model list
-    that failed, say): what went wrong and what to do; None otherwise."""
+    that failed, say): what went wrong and what to do; None otherwise. Never raises."""
+    try:
+        return _explain(error)
+    except Exception:  # noqa: BLE001 — advice must never replace the learner's error
+        pass
+    try:
+        status = getattr(error, "status_code", None)
+        return f"What to do: read the error above ({type(error).__name__}, status {status})."
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _explain(error: BaseException) -> str | None:
     if isinstance(error, ConfigError) and isinstance(error.__cause__, openai.APIError):
         error = error.__cause__
     if not isinstance(error, openai.APIError):
@@ -135,6 +153,9 @@ def explain(error: BaseException) -> str | None:
 
     status = error.status_code
     message = _server_message(error)
+    feature = refused_feature(error)
+    if feature is not None and status not in (401, 403, 429):
+        return f"What to do: {describe_refusal(error, feature)}"
     if status == 401:
         if region:
             other = "cn" if region == "intl" else "intl"

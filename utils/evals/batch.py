@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from utils.evals.runner import check_requests
+from utils.optional_features import BATCH_PAGE  # noqa: F401 (re-exported)
 from utils.settings import Settings
 
 BATCH_ENDPOINT = "/v1/chat/completions"  # the endpoint path both Batch APIs expect in each line
-BATCH_PAGE = "https://www.alibabacloud.com/help/en/model-studio/batch-interfaces-compatible-with-openai"
 # The models the Batch API takes in the International (Singapore) region, per BATCH_PAGE as
 # read 2026-11: the English page's copies of Jan and Mar 2026 list these four; a later (Oct
 # 2026, Spanish) copy lists qwen3.7-plus, qwen-max, qwen-plus and qwen-flash. qwen-max is in all.

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import openai
-from tqdm.auto import tqdm
 
 from utils.evals.rate_limits import (
     Pacer,
@@ -45,6 +44,7 @@ from utils.evals.rate_limits import (
     published_limits,
     retry_after_seconds,
 )
+from utils.progress import Progress
 
 # Options of the SDK call, not of the request: they must not reach the cache or a batch file.
 CLIENT_OPTIONS = {"extra_headers", "extra_query", "extra_body", "timeout"}
@@ -237,7 +237,7 @@ async def run(
     calls = client.with_options(max_retries=0)  # the runner retries itself, seeing every wait
     gate = asyncio.Semaphore(concurrency)
     pacers: dict[str, Pacer] = {}
-    bar = tqdm(total=len(requests), desc="requests", disable=not progress, mininterval=1.0)
+    bar = Progress(len(requests), "requests", enabled=progress)  # a final line stays in the notebook
 
     def pacer_for(model: str) -> Pacer:
         if model not in pacers:

@@ -51,8 +51,9 @@ hint = hint_printer(
             "Each field is `name: type = Field(...)`. A field with no default is required.",
             "A number that may be null is `float | None`. Ranges and lengths go in Field: "
             "`Field(ge=0, le=100)`, `Field(min_length=1)`.",
-            "model: str = Field(min_length=1); benchmark: the same; score: float | None = "
-            "Field(ge=0, le=100) — with no default, so a missing score is rejected.",
+            "Go through the replies the check lists one rubric at a time: for each, which field "
+            "must reject it, and which constraint (a type, a bound, a length) says so? A field "
+            "that may be null but must be present has a type that admits None and no default.",
         ],
         2: [
             "`tool_schema` needs a type hint on every parameter and a docstring (the description "

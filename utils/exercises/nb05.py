@@ -10,11 +10,20 @@ import numpy as np
 import pandas as pd
 
 from utils.datasets import load_mmlu_pro
+from utils.evals import stats
 from utils.evals.batch import BATCH_ENDPOINT, read_batch_output
 from utils.evals.batch_server import parse_batch_lines
 from utils.evals.mcq import extract_choice
 from utils.evals.stats import bootstrap_ci
-from utils.exercises import Check, check_cases, guarded, hint_printer, not_yet, solved
+from utils.exercises import (
+    Check,
+    check_cases,
+    guarded,
+    helpers_used,
+    hint_printer,
+    not_yet,
+    solved,
+)
 
 # Answers given as an option's text instead of its letter, and the letter a grader would read.
 OPTION_TEXT_CASES = [
@@ -75,6 +84,12 @@ def check_option_text_reader(reader: Callable[[str, Sequence[str]], str | None])
 @guarded
 def check_bootstrap(my_bootstrap_ci: Callable[..., tuple[float, float]]) -> Check:
     """Exercise 2: ``my_bootstrap_ci(values, resamples, seed)`` is a percentile bootstrap."""
+    used = helpers_used(my_bootstrap_ci, [stats.bootstrap_ci, stats.accuracy_ci])
+    if used:
+        return not_yet(
+            f"write the resampling yourself, without {used}: the check compares with it, so "
+            "calling it checks nothing."
+        )
     rng = np.random.default_rng(42)
     for n, p in [(40, 0.3), (200, 0.7), (25, 0.5)]:
         values = (rng.random(n) < p).astype(float)
@@ -140,6 +155,13 @@ def check_batch_project(
     if input_path is None or output_path is None or results is None:
         return not_yet("not started yet: run your batch, then pass its input file, its output "
                        "file, your results table and your accuracy.")  # fmt: skip
+    output = Path(output_path)
+    if not output.is_file() or not output.read_text(encoding="utf-8").strip():
+        return not_yet(
+            f"no batch results in {output}: the batch did not run or answered nothing (an "
+            "endpoint without the Batch API refuses /files; run the project offline on "
+            "LocalBatchAPI, or on an endpoint that offers Batch), so there is nothing to score."
+        )
     questions = {q["question"].strip(): q for q in load_mmlu_pro()}
     lines = parse_batch_lines(Path(input_path).read_bytes(), BATCH_ENDPOINT)
     asked = {}  # custom_id → the MMLU-Pro question its request asks

@@ -17,6 +17,8 @@ PROGRAMS = {
     "E": "assert len('abc') == 4, 'length'",
 }
 TIMEOUT = 1.0  # seconds, for the programs of exercise 2
+MAX_TRIES = 3  # distinct prediction sets graded per kernel: a reading exercise, not a search
+_TRIED: set[tuple[str, ...]] = set()  # the distinct prediction sets this kernel has submitted
 EXERCISE_3_TASK = "HumanEval/34"  # unique(l): sorted unique elements
 
 hint = hint_printer(
@@ -29,8 +31,11 @@ hint = hint_printer(
         2: [
             "'passed' needs the program to reach its last line and exit with 0; an AssertionError "
             "is 'failed'; any other exception is 'error'; running past the time limit is 'timeout'.",
-            "sys.exit(0) before the last line is not a pass. Check which exception json.loads('{') "
-            "raises, and whether x ever becomes negative in D.",
+            "For each program, find the first line that stops it and name the kind of stop: an "
+            "assert, another exception (look the call up in the Python docs: what does it raise "
+            "on bad input?), an exit before the last line, or the clock. For a loop, follow its "
+            "variable by hand and ask whether the condition can ever turn false for Python's "
+            "integers.",
         ],
         3: [
             "The completion is what comes after the prompt: the function's body, indented by 4 spaces.",
@@ -55,8 +60,12 @@ def check_pass_at_k(my_pass_at_k: Callable[[int, int, int], float]) -> Check:
 
 @guarded
 def check_predictions(predictions: dict[str, str]) -> Check:
-    """Exercise 2: ``predictions`` maps each program letter to the status you expect."""
-    missing = sorted(set(PROGRAMS) - set(predictions or {}))
+    """Exercise 2: ``predictions`` maps each program letter to the status you expect.
+
+    It says how many are wrong, never which, and grades at most ``MAX_TRIES`` different sets
+    per kernel: trying combinations until one passes (at most 15 runs with that feedback) gets
+    "Not yet", however it ends."""
+    missing = sorted(k for k in PROGRAMS if (predictions or {}).get(k) is None)
     if missing:
         return not_yet(f"predict every program; missing {missing}.")
     unknown = {
@@ -64,6 +73,15 @@ def check_predictions(predictions: dict[str, str]) -> Check:
     }
     if unknown:
         return not_yet(f"statuses are 'passed', 'failed', 'timeout' or 'error', not {unknown}.")
+    attempt = tuple(predictions[letter] for letter in sorted(PROGRAMS))
+    _TRIED.add(attempt)
+    if len(_TRIED) > MAX_TRIES:
+        return not_yet(
+            f"{len(_TRIED)} different sets of predictions tried in this kernel; past {MAX_TRIES} "
+            "this is a search, not a reading. Take each program in turn, write down why it "
+            "ends the way you think, and check that reasoning with run_code on it alone "
+            "(restart the kernel to be graded again)."
+        )
     actual = {letter: run_code(program, timeout=TIMEOUT) for letter, program in PROGRAMS.items()}
     wrong = sum(predictions[letter] != actual[letter].status for letter in PROGRAMS)
     if wrong:  # how many, not which: naming them would let trial and error solve it
