@@ -1,7 +1,12 @@
 """The self-checks of notebooks 02 and 03 accept right answers and explain wrong ones."""
 
+import ast
+import re
+import string
+
 import openai
 
+from tests.scripted_api import completion
 from utils import get_client
 from utils.exercises import nb02, nb03
 from utils.flaky_server import FlakyStreamServer
@@ -44,28 +49,36 @@ def read_until(stream, marker):
     return text
 
 
+def never_closes(stream, marker):
+    text = ""
+    for chunk in stream:
+        text += (chunk.choices[0].delta.content or "") if chunk.choices else ""
+        if marker in text:
+            return text[: text.index(marker) + len(marker)]
+    return text
+
+
+def reads_everything(stream, marker):
+    _, text = count_and_rebuild(stream)
+    stream.close()
+    return text[: text.index(marker) + len(marker)] if marker in text else text
+
+
 def test_read_until_check(local_settings):
+    """On the real model: whatever it writes, with or without a full stop, a right answer passes."""
     client, model = get_client(local_settings), local_settings.model
     assert nb02.check_read_until(read_until, client, model).solved
 
-    def never_closes(stream, marker):
-        text = ""
-        for chunk in stream:
-            text += (chunk.choices[0].delta.content or "") if chunk.choices else ""
-            if marker in text:
-                return text[: text.index(marker) + len(marker)]
-        return text
 
-    unclosed = nb02.check_read_until(never_closes, client, model)
-    assert not unclosed.solved and "stream.close()" in unclosed.message
-
-    def reads_everything(stream, marker):
-        _, text = count_and_rebuild(stream)
-        stream.close()
-        return text[: text.index(marker) + len(marker)] if marker in text else text
-
-    late = nb02.check_read_until(reads_everything, client, model)
-    assert not late.solved and "kept reading" in late.message
+def test_read_until_check_names_each_mistake():
+    """On a scripted stream whose first full stop comes before its last chunk."""
+    with FlakyStreamServer(["The sea", " is wide.", " It is", " deep."]) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+        assert nb02.check_read_until(read_until, client, server.model).solved
+        unclosed = nb02.check_read_until(never_closes, client, server.model)
+        assert not unclosed.solved and "stream.close()" in unclosed.message
+        late = nb02.check_read_until(reads_everything, client, server.model)
+        assert not late.solved and "kept reading" in late.message
 
 
 def collect_partial(stream):
@@ -133,11 +146,32 @@ FEW_SHOT = [
 def test_few_shot_check(local_settings):
     client, model = get_client(local_settings), local_settings.model
     verdict = nb03.check_few_shot(FEW_SHOT, client, model)
-    assert verdict.solved and "bare label" in verdict.message
+    # How many bare labels the tiny model gives is its business; the check must count them.
+    counted = re.search(
+        r"(\d)/4 replies were a bare label \((\d) correct\): (\[.*\])", verdict.message
+    )
+    assert counted, verdict.message
+    replies = ast.literal_eval(counted[3])
+    bare = [r.strip().strip(string.punctuation + " ").lower() in nb03.LABELS for r in replies]
+    assert len(replies) == 4 and int(counted[1]) == sum(bare)
+    assert verdict.solved == (sum(bare) >= 3)
     assert "system message" in nb03.check_few_shot(FEW_SHOT[1:], client, model).message
     assert "two user" in nb03.check_few_shot(FEW_SHOT[:3], client, model).message
     bad_label = [*FEW_SHOT[:2], {"role": "assistant", "content": "Positive!"}, *FEW_SHOT[3:]]
     assert "exactly one of" in nb03.check_few_shot(bad_label, client, model).message
+
+
+def test_few_shot_check_wants_bare_labels(fake_api):
+    for reply, solved in [
+        ("positive", True),
+        ("Negative.", True),
+        ("I think it is positive.", False),
+    ]:
+        server = fake_api(200, completion(reply))
+        client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+        verdict = nb03.check_few_shot(FEW_SHOT, client, "m")
+        assert verdict.solved == solved, verdict.message
+        assert ("4/4" if solved else "0/4") + " replies were a bare label" in verdict.message
 
 
 def wrap_untrusted(text):
