@@ -35,8 +35,10 @@ lab: setup
 
 # Everything, then every notebook once more as a learner with a key: on the DashScope path,
 # against a loopback stand-in that keeps Model Studio's documented rules (tests/).
+# The first run shuffles the tests (pytest-randomly; each notebook's cells stay in order) and
+# prints its seed: replay an order with `pytest -p randomly --randomly-seed=N` (tests/README.md).
 test: setup-test
-	$(PY) -m pytest
+	$(PY) -m pytest -p randomly
 	$(PY) -m pytest --model-studio-standin notebooks
 
 lint: setup-test

@@ -15,8 +15,9 @@ from __future__ import annotations
 import os
 import tempfile
 
-# --model-studio-standin: the notebooks on the DashScope path, against a loopback stand-in
-pytest_plugins = ["tests.standin_plugin"]
+# --model-studio-standin: the notebooks on the DashScope path, against a loopback stand-in;
+# notebook_order: a notebook's cells stay in file order when pytest-randomly shuffles the tests
+pytest_plugins = ["tests.standin_plugin", "tests.notebook_order"]
 
 _STATE_DIR = tempfile.mkdtemp(prefix="cookbook-test-state-")
 

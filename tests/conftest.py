@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 
 from utils.loopback_api import JSONResponse, LoopbackAPI, Request
@@ -51,3 +54,34 @@ def local_settings():
     settings = load_settings()
     assert settings.provider == "local"
     return settings
+
+
+@pytest.fixture
+def own_state(monkeypatch, tmp_path):
+    """A local-server world of the test's own; the suite's shared server is never touched.
+
+    Its own state folder (so its own state file, log and start lock), the bundled model as the
+    choice whatever a ``.env`` says, an empty RLHF server cache and a copy of the dictionary of
+    started servers, all put back after. Any server the test started is stopped; one it left
+    running without a record is killed and fails the test.
+    """
+    from utils import local_server
+    from utils.local_model import BUNDLED
+    from utils.rlhf import local_model as served
+
+    monkeypatch.setenv("COOKBOOK_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("COOKBOOK_LOCAL_MODEL", BUNDLED.alias)  # exported beats a .env
+    before = dict(local_server._children)
+    monkeypatch.setattr(local_server, "_children", dict(before))
+    monkeypatch.setattr(served, "_server", {})
+    yield tmp_path
+    local_server.stop()
+    leaked = [
+        child
+        for pid, child in local_server._children.items()
+        if pid not in before and child.poll() is None
+    ]
+    for child in leaked:  # each leads its own process group (start_new_session)
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+    assert not leaked, f"the test left servers running: {[c.pid for c in leaked]}"

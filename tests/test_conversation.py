@@ -114,16 +114,43 @@ def test_bad_settings_are_refused():
         Conversation(client, "m").ask("   ")
 
 
+# Long enough that the history overflows the budgets below whatever the model answers: the
+# tests must not hang on how long the tiny model's replies happen to be.
+LONG_TEA = (
+    "I like green tea with a little honey in the afternoon, strong black coffee without sugar "
+    "early in the morning, and a glass of cold water with lemon after I run along the river "
+    "on Sundays."
+)
+LONG_NAME = (
+    "My name is Ada Lovelace. I was born in London in 1815, I studied mathematics with "
+    "Augustus De Morgan, and I wrote the first published algorithm meant for a machine."
+)
+LONG_HOME = (
+    "I live in Lisbon now, in a small flat near the river, and I walk to the old library "
+    "every morning to read about the history of computing machines."
+)
+
+
+def _overflows(chat: Conversation, questions: list[str]) -> bool:
+    """Would ``questions`` with empty replies between them be over the budget?"""
+    messages = [{"role": "system", "content": chat.system}]
+    for question in questions:
+        messages += [{"role": "user", "content": question}, {"role": "assistant", "content": ""}]
+    return not chat._fits(messages[:-1])
+
+
 def test_ask_keeps_history_and_truncates_within_budget(local_settings):
     chat = Conversation(
         get_client(local_settings),
         local_settings.model,
-        budget=100,
+        budget=90,
         reply_tokens=24,
         counter=token_counter_for(local_settings),
         temperature=0,
     )
-    for question in ["My name is Ada.", "I like green tea.", "What do I like?"]:
+    questions = ["My name is Ada.", LONG_TEA, "What do I like?"]
+    assert _overflows(chat, questions[1:])  # so the first exchange cannot fit, however short
+    for question in questions:
         assert chat.ask(question).strip()
     assert len(chat.turns) == 6 and [m["role"] for m in chat.turns[::2]] == ["user"] * 3
     assert chat.last_sent[0]["role"] == "system" and chat.last_sent[-1]["content"] == (
@@ -152,7 +179,9 @@ def test_summarise_folds_old_turns_into_a_summary(local_settings):
         strategy="summarise",
         temperature=0,
     )
-    for question in ["My name is Ada.", "I live in Lisbon.", "I like green tea.", "Who am I?"]:
+    questions = [LONG_NAME, LONG_HOME, LONG_TEA, "Who am I?"]
+    assert _overflows(chat, questions)  # so something must be summarised, however short
+    for question in questions:
         chat.ask(question)
     assert chat.summarised > 0 and chat.summary
     assert chat.last_sent[1]["content"].startswith("Summary of the earlier conversation:")

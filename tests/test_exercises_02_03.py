@@ -1,5 +1,8 @@
 """The self-checks of notebooks 02 and 03 accept right answers and explain wrong ones."""
 
+import ast
+import re
+
 import openai
 
 from tests.scripted_api import completion
@@ -45,28 +48,36 @@ def read_until(stream, marker):
     return text
 
 
+def never_closes(stream, marker):
+    text = ""
+    for chunk in stream:
+        text += (chunk.choices[0].delta.content or "") if chunk.choices else ""
+        if marker in text:
+            return text[: text.index(marker) + len(marker)]
+    return text
+
+
+def reads_everything(stream, marker):
+    _, text = count_and_rebuild(stream)
+    stream.close()
+    return text[: text.index(marker) + len(marker)] if marker in text else text
+
+
 def test_read_until_check(local_settings):
+    """On the real model: whatever it writes, with or without a full stop, a right answer passes."""
     client, model = get_client(local_settings), local_settings.model
     assert nb02.check_read_until(read_until, client, model).solved
 
-    def never_closes(stream, marker):
-        text = ""
-        for chunk in stream:
-            text += (chunk.choices[0].delta.content or "") if chunk.choices else ""
-            if marker in text:
-                return text[: text.index(marker) + len(marker)]
-        return text
 
-    unclosed = nb02.check_read_until(never_closes, client, model)
-    assert not unclosed.solved and "stream.close()" in unclosed.message
-
-    def reads_everything(stream, marker):
-        _, text = count_and_rebuild(stream)
-        stream.close()
-        return text[: text.index(marker) + len(marker)] if marker in text else text
-
-    late = nb02.check_read_until(reads_everything, client, model)
-    assert not late.solved and "kept reading" in late.message
+def test_read_until_check_names_each_mistake():
+    """On a scripted stream whose first full stop comes before its last chunk."""
+    with FlakyStreamServer(["The sea", " is wide.", " It is", " deep."]) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+        assert nb02.check_read_until(read_until, client, server.model).solved
+        unclosed = nb02.check_read_until(never_closes, client, server.model)
+        assert not unclosed.solved and "stream.close()" in unclosed.message
+        late = nb02.check_read_until(reads_everything, client, server.model)
+        assert not late.solved and "kept reading" in late.message
 
 
 def collect_partial(stream):
@@ -140,7 +151,17 @@ FEW_SHOT = _few_shot(  # the solution's examples: three of each label, alternati
 def test_few_shot_check(local_settings):
     client, model = get_client(local_settings), local_settings.model
     verdict = nb03.check_few_shot(FEW_SHOT, client, model)
-    assert verdict.solved and "more than the 2 a constant answer gets" in verdict.message
+    # What the tiny model answers is its business; the check must count it truly.
+    counted = re.search(
+        r"(\d)/4 replies were a bare label \((\d) correct\): (\[.*?\])", verdict.message
+    )
+    assert counted, verdict.message
+    replies = ast.literal_eval(counted[3])
+    labels = [nb03._label(r) for r in replies]
+    right = sum(label == truth for label, (_, truth) in zip(labels, nb03.REVIEWS, strict=True))
+    bare = sum(label is not None for label in labels)
+    assert (int(counted[1]), int(counted[2])) == (bare, right)
+    assert verdict.solved == (bare >= 3 and right > 2)
     assert "system message" in nb03.check_few_shot(FEW_SHOT[1:], client, model).message
     assert "two user" in nb03.check_few_shot(FEW_SHOT[:3], client, model).message
     bad_label = [*FEW_SHOT[:2], {"role": "assistant", "content": "Positive!"}, *FEW_SHOT[3:]]

@@ -12,19 +12,17 @@ from utils.rlhf import local_model as served
 
 
 @pytest.fixture
-def course(monkeypatch, tmp_path):
+def course(own_state, monkeypatch, tmp_path):
     """A course folder whose .env alone names the local model (nothing exported), run from its
     notebooks/ folder, with its own server state (the suite's shared server is never touched)."""
     monkeypatch.delenv("COOKBOOK_LOCAL_MODEL", raising=False)
-    monkeypatch.setenv("COOKBOOK_STATE_DIR", str(tmp_path / "state"))
     (tmp_path / "notebooks").mkdir()
     monkeypatch.chdir(tmp_path / "notebooks")
 
     def choose(value: str) -> None:
         (tmp_path / ".env").write_text(f"COOKBOOK_LOCAL_MODEL={value}\n")
 
-    yield tmp_path, choose
-    local_server.stop()
+    return tmp_path, choose
 
 
 def test_the_choice_in_a_dotenv_is_the_choice(course, monkeypatch):

@@ -1,12 +1,13 @@
 """ChatWidget and CompareWidget, driven through their handlers as a browser click would."""
 
+import html
 import re
 
 import openai
 import pytest
 
 from utils.flaky_server import FlakyStreamServer
-from utils.widgets import ChatWidget, CompareWidget, compare
+from utils.widgets import REDRAW_EVERY, ChatWidget, CompareWidget, compare
 
 
 def flaky_client(server: FlakyStreamServer) -> openai.OpenAI:
@@ -48,7 +49,18 @@ def test_chat_widget_streams_a_real_reply_into_the_transcript(local_settings):
     reply = chat.conversation.turns[-1]["content"]
     assert reply.strip() and chat.message_box.value == ""
     assert chat.status.value.startswith("Done: finish_reason=")
-    assert len(drawn) >= 3 and "cookbook-chat-streaming" in drawn[1]  # token by token
+    # Drawn as it streams: the question at once with an empty reply, then the reply so far
+    # (each draw a prefix of the final reply), then the final one.
+    assert "cookbook-chat-streaming" in drawn[0]
+    assert drawn_turns(drawn[0]) == [("user", "Hello! Name a fruit."), ("assistant", "")]
+    streamed = [drawn_turns(s)[-1][1] for s in drawn if "cookbook-chat-streaming" in s]
+    assert all(html.escape(reply).startswith(text) for text in streamed), streamed
+    # The reply's length is the model's business, but one of several tokens whose first came
+    # after a redraw interval must have been drawn part-way (the widget redraws every 50 ms).
+    timing = re.search(r"· (\d+) tokens .*first token ([\d.]+) s", chat.status.value)
+    assert timing, chat.status.value
+    if int(timing[1]) >= 3 and float(timing[2]) >= REDRAW_EVERY:  # 2 text chunks + stop
+        assert any(0 < len(text) < len(html.escape(reply)) for text in streamed), drawn
     assert "cookbook-chat-streaming" not in chat.transcript.value
     assert "Hello! Name a fruit." in chat.transcript.value
     assert not chat.busy and not chat.send_button.disabled
