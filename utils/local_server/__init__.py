@@ -349,8 +349,12 @@ def stop() -> bool:
 
 
 @contextlib.contextmanager
-def temporary_server(port: int | None = None, timeout: float = 90.0) -> Iterator[ServerInfo]:
+def temporary_server(
+    port: int | None = None, timeout: float = 90.0, gguf: Path | None = None
+) -> Iterator[ServerInfo]:
     """A second, throwaway server for one demo or test; stopped (and its log removed) on exit.
+
+    ``gguf``: serve that file instead of the usual one (a benchmark compares formats so).
 
     It never touches the shared server's state file or log, so killing it is harmless::
 
@@ -358,7 +362,7 @@ def temporary_server(port: int | None = None, timeout: float = 90.0) -> Iterator
             ...  # talk to spare.base_url; local_server.kill(spare) to simulate a crash
     """
     with _start_lock():  # never pick the same free port as a shared server starting now
-        info = start(port, timeout=timeout, register=False)
+        info = start(port, timeout=timeout, register=False, gguf=gguf)
     try:
         yield info
     finally:
