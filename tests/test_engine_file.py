@@ -129,7 +129,7 @@ def test_served_path_falls_back_to_the_shipped_file_with_a_warning(monkeypatch, 
 
 
 def test_format_setting(monkeypatch, tmp_path):
-    assert engine_file.chosen_format({}) == "Q4_0"
+    assert engine_file.chosen_format({}) == engine_file.DEFAULT_FORMAT == "Q8_0"
     assert engine_file.chosen_format({"COOKBOOK_LOCAL_FORMAT": "q8_0"}) == "Q8_0"
     assert engine_file.chosen_format({"COOKBOOK_LOCAL_FORMAT": "Shipped"}) == "shipped"
     with pytest.raises(engine_file.EngineFileError, match="Use one of Q4_0.*unset it"):
