@@ -1,10 +1,14 @@
 """The numpy forward pass, with llama.cpp's server as the oracle.
 
-Measured on this machine (SmolLM2-135M Q4_1, greedy answers of 24–30 tokens): the largest
-per-token difference from the server's log-probs was 0.14–0.28 nats, sums within 1.1 %.
-The server multiplies 4-bit weights by activations rounded to 8 bits; numpy computes in
-float32. Served as float32 weights instead, the two agree within 0.006 nats per token:
-the forward pass is the same computation, and the gap is the server's rounding.
+Both read the served file: the bundled Q4_1 weights re-quantised as Q8_0
+(``utils.local_server.engine_file``). Measured on this machine (greedy answers of 25–30
+tokens): the largest per-token difference from the server's log-probs was 0.10–0.17 nats
+(0.08–0.28 serving the shipped Q4_1), the sums within 0.010 nats per token (0.015 on Q4_1;
+0.020 on Q4_0). A relative bound on the sum fails on short, confident answers (on Q4_0 a sum
+of −9 nats over 19 tokens was 3.5 % off), so the sum is bounded per token. The server
+multiplies the quantised weights by activations rounded to 8 bits; numpy computes in float32.
+Served as float32 weights instead, the two agree within 0.006 nats per token: the forward
+pass is the same computation, and the gap is the server's rounding.
 """
 
 import json
@@ -24,7 +28,7 @@ from utils.rlhf.gguf_weights import ModelConfig, load_weights
 from utils.rlhf.toy_policy import log_softmax
 
 TOKEN_TOLERANCE = 0.35  # nats per token against the 4-bit server (largest seen: 0.28)
-SUM_TOLERANCE = 0.03  # relative, on the sum (largest seen: 1.1 %)
+SUM_TOLERANCE = 0.03  # nats per token, on the sum (largest seen: 0.010; 0.020 on Q4_0)
 # where our top two are closer than the per-token tolerance, the server's rounding may pick
 # either: each of its log-probs can sit that far from ours (CI on this CPU: 0.08 and 0.28)
 NEAR_TIE = TOKEN_TOLERANCE
@@ -71,7 +75,7 @@ def test_agrees_with_the_servers_logprobs(question):
     rows = numpy_logprobs(local_model.weights(), prompt_ids, answer_ids)
     ours = rows[np.arange(len(answer_ids)), answer_ids]
     assert np.abs(ours - server).max() < TOKEN_TOLERANCE
-    assert abs(ours.sum() - server.sum()) < SUM_TOLERANCE * abs(server.sum())
+    assert abs(ours.sum() - server.sum()) < SUM_TOLERANCE * len(answer_ids)
     # the server's greedy token is our argmax at every position, except in near-ties (our top
     # two within NEAR_TIE) that rounding can flip: measured, 1 position of 30 in two answers
     # here, 2 of 30 in one answer in CI; none in the haiku (closest call 0.04 nats)

@@ -2,14 +2,14 @@
 
 import pytest
 
-from utils import local_model as choice
+from utils.local_server import engine_file
 from utils.rlhf import local_model
 
 
 def test_weights_are_read_once_from_the_file_the_server_serves():
     weights = local_model.weights()
     assert local_model.weights() is weights  # cached: read once per process
-    assert weights.path == choice.gguf_path()
+    assert weights.path == engine_file.served_path()  # the bundled model, re-quantised
     assert weights.path == type(weights.path)(local_model.request("/props")["model_path"])
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from utils import local_model
 from utils.local_model import INSTALL_HINT, LocalModel, LocalModelError
+from utils.local_server import engine_file
 from utils.local_server.serve import EXIT_PORT_BUSY
 from utils.paths import cache_dir, server_log_path
 
@@ -191,9 +192,12 @@ def start(
     model: LocalModel | None = None,
     timeout: float = 90.0,
     register: bool = True,
+    gguf: Path | None = None,
 ) -> ServerInfo:
     """Start a new server (first free port from ``port``) and wait until it answers.
 
+    It loads ``engine_file.served_path(model)`` (the bundled model re-quantised for speed),
+    or the file ``gguf`` names (benchmarks compare formats that way).
     ``register=False`` starts a throwaway server: it is not written to the state file (so
     ``status()``, ``ensure_running()`` and ``stop()`` never see it) and logs to its own file.
     """
@@ -203,7 +207,7 @@ def start(
             f"  {INSTALL_HINT}\nor set DASHSCOPE_API_KEY to use Qwen2.5-Max instead."
         )
     model = model or local_model.selected()
-    path = local_model.gguf_path(model)
+    path = Path(gguf) if gguf is not None else engine_file.served_path(model)
     first = port or int(os.environ.get("COOKBOOK_LOCAL_PORT", DEFAULT_PORT))
     candidates = _free_ports(first)
     if not candidates:
@@ -345,8 +349,12 @@ def stop() -> bool:
 
 
 @contextlib.contextmanager
-def temporary_server(port: int | None = None, timeout: float = 90.0) -> Iterator[ServerInfo]:
+def temporary_server(
+    port: int | None = None, timeout: float = 90.0, gguf: Path | None = None
+) -> Iterator[ServerInfo]:
     """A second, throwaway server for one demo or test; stopped (and its log removed) on exit.
+
+    ``gguf``: serve that file instead of the usual one (a benchmark compares formats so).
 
     It never touches the shared server's state file or log, so killing it is harmless::
 
@@ -354,7 +362,7 @@ def temporary_server(port: int | None = None, timeout: float = 90.0) -> Iterator
             ...  # talk to spare.base_url; local_server.kill(spare) to simulate a crash
     """
     with _start_lock():  # never pick the same free port as a shared server starting now
-        info = start(port, timeout=timeout, register=False)
+        info = start(port, timeout=timeout, register=False, gguf=gguf)
     try:
         yield info
     finally:

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from utils import local_model
+from utils.local_server import engine_file
 from utils.local_server.serve import EXIT_PORT_BUSY
 from utils.room.roster import Learner, RoomFiles, RosterError, with_learners
 from utils.room.tls import TLSFront, server_context
@@ -169,7 +170,7 @@ def start_engine(files: RoomFiles, host: str, port: int, parallel: int,
     if connections is None:
         connections = http_threads(len(files.learners()), parallel)
     command = engine_command(
-        local_model.gguf_path(model), model.alias, host, port, parallel,
+        engine_file.served_path(model), model.alias, host, port, parallel,
         model.context_window, files.engine_keys, connections, threads,
     )  # fmt: skip
     with open(files.log, "a") as log:  # one log across restarts: the live view counts errors in it
