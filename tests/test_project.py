@@ -74,7 +74,9 @@ def test_lesson_has_goals_time_exercises_and_a_solution(path):
     assert "**Learning goals**" in markdown
     assert len(re.findall(r"^### Exercise \d", markdown, re.MULTILINE)) >= 2
     assert (ROOT / "notebooks" / "solutions" / f"{path.stem}_solutions.ipynb").exists()
-    assert len(notebook.cells) <= 45, "one concept per notebook: split it"
+    # Long cells were split into short ones with prose between (the learner's read), so the
+    # count allows a few more cells than the old 45; a lesson past 52 holds two concepts.
+    assert len(notebook.cells) <= 52, "one concept per notebook: split it"
 
 
 def dollar_amounts(markdown: str) -> list[str]:
