@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import http.client
 import json
@@ -254,11 +255,11 @@ class RoomProcess:
         return self.process.wait(timeout=60)
 
 
-@pytest.fixture(scope="module")
-def room(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("room")
-    port = _free_port()
-    process = RoomProcess(folder, "--learners", "7", "--parallel", "4", "--port", str(port))
+@contextlib.contextmanager
+def _running_room(folder: Path, learners: int = 7, parallel: int = 4):
+    process = RoomProcess(
+        folder, "--learners", str(learners), "--parallel", str(parallel), "--port", str(_free_port())
+    )
     try:
         process.wait_for("Live view:")
         process.info = json.loads((folder / "room.json").read_text())
@@ -266,6 +267,19 @@ def room(tmp_path_factory):
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="module")
+def room(tmp_path_factory):
+    """One room the read-only tests share; a test that revokes or stops a room starts its own."""
+    with _running_room(tmp_path_factory.mktemp("room")) as process:
+        yield process
+
+
+@pytest.fixture
+def own_room(tmp_path):
+    with _running_room(tmp_path, learners=3, parallel=1) as process:
+        yield process
 
 
 def _settings(output: list[str]) -> dict[str, dict[str, str]]:
@@ -426,7 +440,8 @@ def test_a_second_room_in_the_same_folder_is_refused(room):
     assert second.returncode == 1 and "A room already runs from" in second.stderr
 
 
-def test_revoking_a_key_while_the_room_runs(room):
+def test_revoking_a_key_while_the_room_runs(own_room):
+    room = own_room
     url, alias = room.info["base_url"], room.info["alias"]
     keys = {x.name: x.api_key for x in room.files.learners()}
     revoke = subprocess.run(
@@ -444,7 +459,8 @@ def test_revoking_a_key_while_the_room_runs(room):
     assert "learner-02" not in room.files.learners_csv.read_text()
 
 
-def test_ctrl_c_stops_the_room_and_its_engine(room):
+def test_ctrl_c_stops_the_room_and_its_engine(own_room):
+    room = own_room
     engine = json.loads((room.folder / "room.json").read_text())["engine_pid"]
     assert room.stop() == 0
     assert not (room.folder / "room.json").exists() and not room.files.engine_keys.exists()

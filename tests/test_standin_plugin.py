@@ -39,7 +39,7 @@ def test_a_notebook_runs_on_the_standin_and_a_cell_showing_the_key_fails(tmp_pat
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [
-            sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.standin_plugin",
+            sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "tests.standin_plugin",
             "--model-studio-standin", "--nbval-lax", "--nbval-current-env", str(path),
         ],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
