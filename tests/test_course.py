@@ -33,13 +33,6 @@ def test_badges_point_at_the_notebook_in_the_repository():
     assert f"mybinder.org/v2/gh/{slug}/main?labpath=notebooks%2F{path.name}" in badges
 
 
-def test_colab_cell_clones_the_repository():
-    source = course.colab_cell_source()
-    assert source.startswith(course.COLAB_MARK)
-    assert f"https://github.com/{course.repository()}" in source
-    assert "%run /content/qwen-max-cookbook/utils/colab.py" in source
-
-
 @pytest.fixture
 def repo_copy(tmp_path, monkeypatch):
     for name in ("README.md", "pyproject.toml"):
@@ -48,6 +41,32 @@ def repo_copy(tmp_path, monkeypatch):
     (tmp_path / "data").mkdir()
     monkeypatch.setattr(course, "repo_root", lambda: tmp_path)
     return tmp_path
+
+
+def _publish(repo_copy):
+    pyproject = repo_copy / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("published = false", "published = true"))
+    assert course.published()
+
+
+def test_unpublished_colab_cell_says_so_and_names_no_repository():
+    """Review point 5: the cell cloned a placeholder repository that does not exist."""
+    assert not course.published()  # [tool.cookbook] published in pyproject.toml
+    source = course.colab_cell_source()
+    assert source.startswith(course.COLAB_MARK)
+    assert "not published yet" in source and "raise RuntimeError" in source
+    assert "github.com" not in source and "git clone" not in source
+    for path in course.notebook_paths():  # and the committed notebooks carry that cell
+        first_code = next(c for c in course._load(path)["cells"] if c["cell_type"] == "code")
+        assert course._source(first_code) == source, path.name
+
+
+def test_published_colab_cell_clones_the_repository(repo_copy):
+    _publish(repo_copy)
+    source = course.colab_cell_source()
+    assert source.startswith(course.COLAB_MARK) and "not published" not in source
+    assert f"https://github.com/{course.repository()}" in source
+    assert "%run /content/qwen-max-cookbook/utils/colab.py" in source
 
 
 def test_drift_is_detected_and_sync_repairs_it(repo_copy):
@@ -63,6 +82,7 @@ def test_drift_is_detected_and_sync_repairs_it(repo_copy):
     assert course.main(["check"]) == 1
     course.sync()
     assert course.out_of_date() == []
+    _publish(repo_copy)
     assert "someone/fork" in course.colab_cell_source()
     assert "| 00 |" in readme.read_text()
 

@@ -113,6 +113,23 @@ def test_cost_check():
     assert not nb01.check_cost(lambda u, p: right(u, p) * 1000).solved  # per-thousand mistake
 
 
+def test_cost_check_refuses_the_helper_the_lesson_imported():
+    """Review (01 c41): "don't call cost_usd" was unenforced; a call to it got Solved."""
+    import utils.pricing
+    from utils.pricing import cost_usd
+    from utils.pricing import cost_usd as price_of
+
+    def by_name(usage, price):
+        return cost_usd(usage, price)
+
+    def by_module(usage, price):
+        return utils.pricing.cost_usd(usage, price)
+
+    for cheat in (cost_usd, by_name, by_module, lambda u, p: price_of(u, p)):
+        verdict = nb01.check_cost(cheat)
+        assert not verdict.solved and "without" in verdict.message, cheat
+
+
 def test_repeatable_check(local_settings):
     from utils import get_client
 
@@ -136,3 +153,20 @@ def test_repeatable_check_refuses_sampling_that_no_longer_samples(fake_api):
     assert (
         "only temperature" in nb01.check_repeatable({"temperature": 1, "n": 2}, client, "m").message
     )
+
+
+# Code in a hint: a call, an assignment or increment, a regex literal, a returned tuple.
+HINT_CODE = re.compile(r"\w\s*\+?=\s*[\w(]|\br'|\breturn\s+[\w.]+\(|\(\w+, \w+\)")
+
+
+@pytest.mark.parametrize("module", ["nb00", "nb01", "nb02"])
+def test_no_last_hint_is_the_code(module):
+    """Review: the last hint level gave the code (01 1.3's two regexes, 02 1.3 and 3.3), and
+    00 2.3 the answer's very messages. The last level now gives the method in words."""
+    import importlib
+
+    hints = importlib.import_module(f"utils.exercises.{module}").hint.__closure__[0].cell_contents
+    old_ones = ["count += 1 for every chunk", "r'(9\\.11|9\\.80?)\\s+is", "Return (text, None)"]
+    assert all(HINT_CODE.search(text) for text in old_ones)  # the pattern finds what it should
+    for levels in hints.values():
+        assert not HINT_CODE.search(levels[-1]), levels[-1]

@@ -6,6 +6,7 @@ import math
 import re
 
 import numpy as np
+import pytest
 
 from utils import livebench
 from utils.evals import cohen_kappa, combine_verdicts, parse_verdict
@@ -237,16 +238,22 @@ COURSE_READING = {  # the solution notebook's verdicts on audit_sample("exercise
 }
 
 
+def audit_interval(ours, theirs, seed):
+    """A 95% bootstrap interval for kappa over whole answers, written as a learner would."""
+    rng, kappas = np.random.default_rng(seed), []
+    for _ in range(2000):
+        picked = rng.integers(0, len(ours), size=len(ours))
+        kappas.append(cohen_kappa(sum((ours[i] for i in picked), []), sum((theirs[i] for i in picked), [])))
+    low, high = np.nanpercentile(kappas, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def audit_report(verdicts, seed=1):
     sample = nb07.audit_sample("exercise")
     ours = [verdicts[key] for key in nb07.audit_keys(sample)]
     theirs = list(sample["judge"])
     kappa = cohen_kappa(sum(ours, []), sum(theirs, []))
-    return {
-        "verdicts": verdicts,
-        "kappa": kappa,
-        "interval": nb07.audit_kappa_interval(ours, theirs, seed=seed),
-    }
+    return {"verdicts": verdicts, "kappa": kappa, "interval": audit_interval(ours, theirs, seed)}
 
 
 def test_audit_samples_are_disjoint_and_pair_the_two_judged_models():
@@ -396,3 +403,50 @@ def test_new_row_check_refuses_the_obvious_cheats():
     assert not result.solved and "third party's own run" in result.message
     assert not nb08.check_new_row(own_row(model="qwen2.5-max")).solved
     assert not nb08.check_new_row("LiveBench 60.03").solved
+
+
+def _answers_in(module):
+    """Every function or value of a checks module that is not a check, hint or rubric text."""
+    import inspect
+
+    skip = {"hint", "Check", "solved", "not_yet", "guarded", "check_cases", "close_to"}
+    for name, value in vars(module).items():
+        if name.startswith("__") or name in skip or name.startswith("check_"):
+            continue
+        if inspect.ismodule(value) or inspect.isclass(value):
+            continue
+        yield name, value
+
+
+@pytest.mark.parametrize("module", [nb07, nb08])
+def test_no_function_of_the_checks_hands_out_a_value_answer(module):
+    """Review (07/08): a private truth function (nb07._first_game_scores, nb08._livebench_gap,
+    nb08._release_average) could be imported and handed to its own check. The truth is now
+    computed inside each check; no other function of the module returns it."""
+    for name in ("_first_game_scores", "_livebench_gap", "_release_average", "audit_kappa_interval"):
+        assert not hasattr(module, name)
+    gap_answer, first_game = livebench_answer(), first_game_scores()
+    for name, value in _answers_in(module):
+        if not callable(value):
+            continue
+        try:
+            got = value()
+        except Exception:  # needs arguments the answer could not supply
+            continue
+        for answer in (got, getattr(got, "to_dict", lambda: None)()):
+            assert not nb08.check_livebench_interval(answer).solved, name
+            assert not nb07.check_first_game_scores(answer).solved, name
+    assert nb08.check_livebench_interval(gap_answer).solved  # the checks still work
+    assert nb07.check_first_game_scores(first_game).solved
+
+
+def test_value_checks_refuse_the_answers_once_kept_in_the_module():
+    """What the removed truth functions returned is still Solved when computed by hand, and
+    the modules keep nothing (a cache, a stored table) after a check has run."""
+    before = {m.__name__: set(vars(m)) for m in (nb07, nb08)}
+    nb08.check_livebench_interval(livebench_answer())
+    nb07.check_first_game_scores(first_game_scores())
+    nb08.check_new_row(own_row())
+    nb07.check_audit(audit_report(COURSE_READING))
+    for m in (nb07, nb08):
+        assert set(vars(m)) == before[m.__name__]

@@ -214,7 +214,6 @@ def test_every_launch_link_is_built_from_the_one_setting(repo_copy):
         "binder badge and site button": course.binder_url(lesson),
         "codespaces (devcontainer)": course.codespaces_url(),
         "README badges": course.readme_badges(),
-        "Colab cell": course.colab_cell_source(),
         "site home page": site.launch_markdown(),
         "site lesson header": site_notebook.header_markdown(lesson),
         "site banner": config["html_theme_options"]["announcement"],

@@ -130,12 +130,18 @@ def badges_markdown(path: Path) -> str:
 
 
 def colab_cell_source() -> str:
-    """The first code cell of every notebook: on Colab, clone and install; elsewhere, nothing."""
-    return (
-        f"{COLAB_MARK}\n"
-        "import sys\n"
-        "\n"
-        'if "google.colab" in sys.modules:\n'
+    """The first code cell of every notebook: on Colab, clone and install; elsewhere, nothing.
+
+    Until ``published()``, there is no repository to clone: the cell names none and says so.
+    """
+    start = f'{COLAB_MARK}\nimport sys\n\nif "google.colab" in sys.modules:\n'
+    if not published():
+        return start + (
+            "    # Not published yet: there is no public copy of the course for Colab to fetch.\n"
+            '    raise RuntimeError("This course is not published yet, so it cannot run on Colab. "\n'
+            '                       "Run it on your own machine: see README.md.")'
+        )
+    return start + (
         f"    !test -d /content/qwen-max-cookbook || git clone -q --depth 1 https://github.com/{repository()} /content/qwen-max-cookbook\n"
         "    %run /content/qwen-max-cookbook/utils/colab.py"
     )

@@ -30,9 +30,9 @@ hint = hint_printer(
             "A message is a dict with a 'role' ('system', 'user' or 'assistant') and a 'content' string.",
             "Start with a system message that sets the rule ('Answer in one word.') and end with a "
             "user message that asks the question.",
-            "A small model often ignores a rule it is only told. Show it one: before your question, "
-            "add an example exchange, a user question and the assistant's one-word answer "
-            "(this is few-shot prompting, notebook 03).",
+            "A small model often ignores a rule it is only told. Messages can also show it what "
+            "you want: earlier turns that already follow the rule (few-shot prompting, "
+            "notebook 03, section 3).",
         ],
     }
 )

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from utils.exercises import Check, check_cases, close_to, guarded, hint_printer, not_yet, solved
+from utils.exercises import (
+    Check,
+    check_cases,
+    close_to,
+    guarded,
+    helpers_used,
+    hint_printer,
+    not_yet,
+    solved,
+)
 from utils.pricing import cost_usd
 
 # Realistic answers to "Which number is larger, 9.11 or 9.8?" and the number each one claims.
@@ -25,13 +34,15 @@ hint = hint_printer(
             "Look for a sentence that pairs a number with a comparison word ('larger', 'greater', "
             "'smaller', 'less').",
             "'X is smaller/less than Y' claims Y is larger. Strip markdown like ** before matching.",
-            "Two regular expressions do it: r'(9\\.11|9\\.80?)\\s+is\\s+(larger|greater|bigger|"
-            "smaller|less)' and r'(larger|greater|bigger) (?:number )?is\\s+(9\\.11|9\\.80?)'. "
-            "Use the last match in the text.",
+            "Find every place where one of the two numbers stands next to a comparison word, in "
+            "either order ('X is larger', 'the larger number is X', 'X is less than Y'); work out "
+            "which number each one says is larger, and keep the claim made last in the text. No "
+            "such place: None.",
         ],
         2: [
             "Prices are per million tokens: divide by 1_000_000.",
-            "cost = (prompt_tokens * input_price + completion_tokens * output_price) / 1e6",
+            "Each kind of token at its own price: prompt tokens at the input price, completion "
+            "tokens at the output price; add the two and scale from per million to per token.",
         ],
         3: [
             "Sampling (temperature > 0) picks tokens at random; the random generator has a seed.",
@@ -54,7 +65,12 @@ def check_claim_extractor(extract: Callable[[str], str | None]) -> Check:
 
 @guarded
 def check_cost(my_cost: Callable[[dict, dict], float]) -> Check:
-    """Exercise 2: ``my_cost(usage, price)`` matches ``utils.pricing.cost_usd``."""
+    """Exercise 2: ``my_cost(usage, price)`` matches ``utils.pricing.cost_usd``, without it."""
+    if used := helpers_used(my_cost, [cost_usd]):
+        return not_yet(
+            f"write the formula yourself, without {used}: the check compares with it, so "
+            "calling it checks nothing."
+        )
     price = {"input_usd_per_million_tokens": 1.6, "output_usd_per_million_tokens": 6.4}
     usages = [
         {"prompt_tokens": prompt, "completion_tokens": completion}

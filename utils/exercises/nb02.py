@@ -17,8 +17,9 @@ hint = hint_printer(
             "ones without text.",
             "A chunk's new text is `chunk.choices[0].delta.content`, which is None on the first "
             "(role) and last (finish_reason) chunks, and `choices` is empty on a usage chunk.",
-            "count += 1 for every chunk; if chunk.choices and chunk.choices[0].delta.content: "
-            "add it to the text. Return (count, text).",
+            "Keep two things as you loop: a count that every chunk moves on, and the text, "
+            "which grows only from chunks that have choices and content. Return both, count "
+            "first.",
         ],
         2: [
             "Add each chunk's text to what you have, then look for the marker in the whole text "
@@ -31,8 +32,9 @@ hint = hint_printer(
             "Put the `for` loop inside `try:` and catch `openai.APIConnectionError` (the SDK's "
             "error for a connection that drops mid-stream).",
             "Build the text in a variable defined before the `try`, so it survives the error.",
-            "Return (text, None) when the loop ends normally and (text, error) from the "
-            "`except ... as error:` branch.",
+            "Your function has two ways out: the loop ends by itself (no error to report), or "
+            "the except branch catches one (report that error object). Both return the text "
+            "gathered so far.",
         ],
     }
 )

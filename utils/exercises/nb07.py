@@ -147,16 +147,13 @@ def check_combine(combine: Callable[[str | None, str | None], str | None]) -> Ch
     )
 
 
-def _first_game_scores() -> pd.Series:
-    games = verdicts_from_battles(load_arena_hard_battles()).assign(verdict_ba=None)
-    scores = arena_hard_scores(battles_from_verdicts(games), BASELINE, rounds=0)["score"]
-    return scores.drop(BASELINE)
-
-
 @guarded
 def check_first_game_scores(scores: dict[str, float]) -> Check:
     """Exercise 3: ``scores`` maps each contestant to its score (%) from game 1 alone."""
-    truth = _first_game_scores()
+    # Computed here and never kept: no function or value of this module is the answer.
+    games = verdicts_from_battles(load_arena_hard_battles()).assign(verdict_ba=None)
+    truth = arena_hard_scores(battles_from_verdicts(games), BASELINE, rounds=0)["score"]
+    truth = truth.drop(BASELINE)
     if not isinstance(scores, dict) or set(scores) != set(truth.index):
         return not_yet(
             f"scores must be a dict with one score per contestant: {sorted(truth.index)}."
@@ -338,21 +335,6 @@ def audit_template(sample: pd.DataFrame) -> dict[tuple[str, str, int], list]:
     return {key: [None] * len(judge) for key, judge in zip(audit_keys(sample), sample["judge"], strict=True)}  # fmt: skip
 
 
-def audit_kappa_interval(
-    mine: list[list[bool]], judge: list[list[bool]], draws: int = 2000, seed: int = 0
-) -> tuple[float, float]:
-    """A 95% bootstrap interval for kappa, resampling whole answers (lists of verdicts)."""
-    rng = np.random.default_rng(seed)
-    kappas = []
-    for _ in range(draws):
-        picked = rng.integers(0, len(mine), size=len(mine))
-        flat_mine = [v for i in picked for v in mine[i]]
-        flat_judge = [v for i in picked for v in judge[i]]
-        kappas.append(cohen_kappa(flat_mine, flat_judge))
-    low, high = np.nanpercentile(kappas, [2.5, 97.5])
-    return float(low), float(high)
-
-
 AUDIT_RUBRIC = {
     "complete": "report['verdicts'] has a True/False verdict for every criterion of every "
     "answer of audit_sample('exercise') (start from audit_template)",
@@ -395,7 +377,15 @@ def _audit_rubric(report: dict) -> dict[str, bool]:
     interval = report.get("interval")
     if met["kappa"] and isinstance(interval, tuple | list) and len(interval) == 2:
         low, high = (float(x) for x in interval)
-        ref_low, ref_high = audit_kappa_interval(mine, judge)
+        # The check's own bootstrap over whole answers, computed here and never kept: no
+        # function of this module hands out the interval.
+        rng, kappas = np.random.default_rng(0), []
+        for _ in range(2000):
+            picked = rng.integers(0, len(mine), size=len(mine))
+            kappas.append(
+                cohen_kappa([v for i in picked for v in mine[i]], [v for i in picked for v in judge[i]])
+            )
+        ref_low, ref_high = np.nanpercentile(kappas, [2.5, 97.5])
         met["interval"] = (
             -1 <= low <= kappa + 1e-9 <= high + 2e-9 <= 1 + 2e-9
             and abs(low - ref_low) <= AUDIT_TOLERANCE

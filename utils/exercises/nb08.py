@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from functools import cache
 
 import numpy as np
 
@@ -82,18 +81,6 @@ def check_questions_needed(questions_needed: Callable[[float, float], int]) -> C
     )
 
 
-@cache
-def _livebench_gap(draws: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    table = livebench.load_table(RELEASE)
-    by_task = table.loc[PAIR[0]] - table.loc[PAIR[1]]
-    groups = [by_task[tasks].to_numpy() for tasks in livebench.load_categories(RELEASE).values()]
-    gap = float(np.mean([g.mean() for g in groups]))
-    rng = np.random.default_rng(seed)
-    resampled = [np.mean([rng.choice(g, len(g)).mean() for g in groups]) for _ in range(draws)]
-    low, high = np.percentile(resampled, [2.5, 97.5])
-    return gap, float(low), float(high)
-
-
 @guarded
 def check_livebench_interval(answer: tuple) -> Check:
     """Exercise 3: ``answer = (gap, low, high)`` for qwen2.5-max minus deepseek-v3-0324."""
@@ -104,7 +91,15 @@ def check_livebench_interval(answer: tuple) -> Check:
     ):
         return not_yet("answer must be a tuple of three numbers (gap, low, high), in points.")
     gap, low, high = (float(x) for x in answer)
-    truth, true_low, true_high = _livebench_gap()  # computed once, then cached
+    # The check's own bootstrap, computed here and never kept: nothing in this module to import
+    # as the answer.
+    table = livebench.load_table(RELEASE)
+    by_task = table.loc[PAIR[0]] - table.loc[PAIR[1]]
+    groups = [by_task[tasks].to_numpy() for tasks in livebench.load_categories(RELEASE).values()]
+    truth = float(np.mean([g.mean() for g in groups]))
+    rng = np.random.default_rng(0)
+    resampled = [np.mean([rng.choice(g, len(g)).mean() for g in groups]) for _ in range(2000)]
+    true_low, true_high = np.percentile(resampled, [2.5, 97.5])
     if not math.isclose(gap, truth, abs_tol=0.01):
         return not_yet(
             "the gap is not the difference of the two global averages (mean of category means) "
@@ -119,12 +114,6 @@ def check_livebench_interval(answer: tuple) -> Check:
         )
     verdict = "excludes" if low > 0 or high < 0 else "includes"
     return solved(f"{PAIR[0]} minus {PAIR[1]}: {gap:+.2f} points; the interval {verdict} zero.")
-
-
-def _release_average(model: str = "qwen2.5-max") -> float:
-    table = livebench.load_table(RELEASE)
-    by_category = livebench.category_averages(table, livebench.load_categories(RELEASE))
-    return float(livebench.global_average(by_category)[model])
 
 
 ROW_RUBRIC = {
@@ -144,10 +133,13 @@ def _row_rubric(row: dict) -> dict[str, bool]:
         return met
     met["row"] = True
     score, benchmark, source = row["score"], str(row["benchmark"]), str(row["source"])
+    table = livebench.load_table(RELEASE)  # the truth, computed here and never kept
+    by_category = livebench.category_averages(table, livebench.load_categories(RELEASE))
+    truth = float(livebench.global_average(by_category)["qwen2.5-max"])
     met["score"] = (
         isinstance(score, int | float)
         and not isinstance(score, bool)
-        and math.isclose(score, _release_average(), abs_tol=0.05)
+        and math.isclose(score, truth, abs_tol=0.05)
     )
     met["label"] = "LiveBench" in benchmark and bool(re.search(r"2025[-_ ]?04[-_ ]?25", benchmark))
     first = source.split(";")[0]
