@@ -1,4 +1,4 @@
-"""utils.loopback_api: the one loopback server the course's fakes are built on."""
+"""utils.loopback: the one loopback server the course's fakes are built on."""
 
 import time
 
@@ -6,7 +6,7 @@ import httpx2
 import openai
 import pytest
 
-from utils.loopback_api import HangUp, JSONResponse, LoopbackAPI, Request, sse
+from utils.loopback import HangUp, JSONResponse, LoopbackAPI, Request, sse
 
 
 class Echo(LoopbackAPI):
