@@ -10,7 +10,8 @@ close, the context manager, and a record of what arrived (``requests``, ``arriva
 ``max_in_flight``; kept by ``respond``'s path only).
 
 The subclasses: in this package ``ScriptedAPI`` (replies you write), ``FlakyStreamServer`` (a
-stream that breaks, a 429) and ``LocalBatchAPI`` (a Batch API); in ``tests/`` the Model Studio
+stream that breaks, a 429), ``LocalBatchAPI`` (a Batch API) and ``StaticSite`` (a folder's
+files); in ``tests/`` the Model Studio
 and hub stand-ins and ``FakeAPI``; in ``tools/record.py`` the recording proxy. Nothing here is
 a model.
 """
@@ -150,13 +151,15 @@ class LoopbackAPI:
     """A real HTTP server on a free loopback port; subclasses implement ``respond`` or ``handle``.
 
     Class attributes a subclass may change: ``prefix`` (the path ``base_url`` ends with),
-    ``methods`` (the HTTP methods it answers; others get http.server's 501) and ``protocol``.
+    ``methods`` (the HTTP methods it answers; others get http.server's 501), ``protocol`` and
+    ``handler_base`` (the http.server handler ``exchange.handler`` is, for ``StaticSite``).
     """
 
     prefix = "/v1"
     methods: tuple[str, ...] = ("GET", "POST", "DELETE")
     protocol = "HTTP/1.1"  # keep-alive and chunked streams, as real servers
     api_key = "sk-" + "ab" * 10  # made at run time: no key-like string in the repository
+    handler_base: type[BaseHTTPRequestHandler] = BaseHTTPRequestHandler  # a stdlib one to build on
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay  # seconds to wait before answering each request
@@ -167,7 +170,7 @@ class LoopbackAPI:
         self.lock = threading.Lock()
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(api.handler_base):
             protocol_version = api.protocol
 
             def _handle(self) -> None:
