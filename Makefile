@@ -62,9 +62,11 @@ CHECK_SKIP := --ignore=tests/test_browser.py --ignore=tests/test_site.py --ignor
 check: setup-test
 	$(PY) -m pytest tests -m 'not slow' $(CHECK_SKIP) --durations=10 -q
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 lint: setup-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # Re-run every notebook top to bottom and commit-ready its outputs (see tests/README.md).
 notebooks: setup-test

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from utils.loopback_api import JSONResponse, LoopbackAPI, Request
+from utils.loopback import JSONResponse, LoopbackAPI, Request
 
 
 class FakeAPI(LoopbackAPI):

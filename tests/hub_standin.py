@@ -9,83 +9,55 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from utils.loopback import Exchange, LoopbackAPI
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"  # one made-up revision for every file
 
 
-class HubStandIn:
+class HubStandIn(LoopbackAPI):
     """Serve ``files`` ({"owner/name/filename": local path}); count the GETs it answered."""
+
+    prefix = ""
+    methods = ("GET", "HEAD")
+    protocol = "HTTP/1.0"  # one request per connection, as http.server's default
 
     def __init__(self, files: dict[str, Path]) -> None:
         self.files = files
         self.downloads: list[str] = []
-        hub = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def _file(self) -> tuple[str, Path] | None:
-                parts = self.path.split("?")[0].strip("/").split("/")
-                if len(parts) < 5 or parts[2] != "resolve":
-                    return None
-                key = "/".join(parts[:2] + parts[4:])  # owner/name + filename (revision dropped)
-                path = hub.files.get(key)
-                return (key, path) if path is not None else None
+    def handle(self, exchange: Exchange) -> None:
+        """Answer by hand: a file's headers, then (for a GET) its bytes copied from disk."""
+        found = self._file(exchange.request.path)
+        if found is None:
+            self._missing(exchange)
+            return
+        key, path = found
+        if exchange.request.method == "GET":
+            self.downloads.append(key)
+        size = path.stat().st_size
+        etag = hashlib.sha256(f"{key}:{size}".encode()).hexdigest()  # one per file
+        exchange.head(200, [("X-Repo-Commit", COMMIT), ("ETag", f'"{etag}"'),
+                            ("Content-Length", str(size)),
+                            ("Content-Type", "application/octet-stream")])  # fmt: skip
+        if exchange.request.method == "GET":
+            with open(path, "rb") as source:
+                shutil.copyfileobj(source, exchange.handler.wfile)
 
-            def _headers(self, key: str, path: Path) -> None:
-                size = path.stat().st_size
-                etag = hashlib.sha256(f"{key}:{size}".encode()).hexdigest()  # one per file
-                self.send_response(200)
-                self.send_header("X-Repo-Commit", COMMIT)
-                self.send_header("ETag", f'"{etag}"')
-                self.send_header("Content-Length", str(size))
-                self.send_header("Content-Type", "application/octet-stream")
-                self.end_headers()
+    def _file(self, url_path: str) -> tuple[str, Path] | None:
+        parts = url_path.split("?")[0].strip("/").split("/")
+        if len(parts) < 5 or parts[2] != "resolve":
+            return None
+        key = "/".join(parts[:2] + parts[4:])  # owner/name + filename (revision dropped)
+        path = self.files.get(key)
+        return (key, path) if path is not None else None
 
-            def do_HEAD(self):  # noqa: N802 (http.server's naming)
-                found = self._file()
-                if found is None:
-                    self._missing()
-                    return
-                self._headers(*found)
-
-            def do_GET(self):  # noqa: N802
-                found = self._file()
-                if found is None:
-                    self._missing()
-                    return
-                key, path = found
-                hub.downloads.append(key)
-                self._headers(key, path)
-                with open(path, "rb") as source:
-                    shutil.copyfileobj(source, self.wfile)
-
-            def _missing(self):
-                body = b'{"error": "Entry not found"}'
-                self.send_response(404)
-                self.send_header("X-Error-Code", "EntryNotFound")
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
-
-            def log_message(self, *args):  # keep test output clean
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self) -> HubStandIn:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    @staticmethod
+    def _missing(exchange: Exchange) -> None:
+        body = b'{"error": "Entry not found"}'
+        exchange.head(404, [("X-Error-Code", "EntryNotFound"), ("Content-Type", "application/json"),
+                            ("Content-Length", str(len(body)))])  # fmt: skip
+        if exchange.request.method != "HEAD":
+            exchange.write(body)

@@ -60,7 +60,7 @@ Rules enforced, each re-checked on 2026-11-30 with the page's own "Last Updated"
   header; ``retry_after=`` adds one for tests of clients that honour it.
 * **Batch API**: ``/files`` and ``/batches`` as OpenAI's (Model Studio's Batch API is
   OpenAI-compatible, https://www.alibabacloud.com/help/en/model-studio/batch-interfaces-compatible-with-openai),
-  served by ``utils.evals.batch_server.LocalBatchAPI``: every line runs on the backend, a few at
+  served by ``utils.loopback.batch.LocalBatchAPI``: every line runs on the backend, a few at
   a time. Batch lines are not counted against the real-time rate limits here (the stand-in's
   choice: the page was not checked on this point), and the line's model is not checked
   against the Batch page's list (``utils.evals.batch_model`` picks it).
@@ -101,20 +101,18 @@ import http.client
 import json
 import math
 import secrets
-import select
 import socket
 import threading
 import time
 import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import openai
 
-from utils.evals.batch_server import LocalBatchAPI
-from utils.loopback_api import Request
+from utils.loopback import Exchange, JSONResponse, LoopbackAPI, Request, sse
+from utils.loopback.batch import LocalBatchAPI
 from utils.model_table import load_models
 from utils.think_aloud import think_aloud_stream
 from utils.thinking import thinking_facts
@@ -152,15 +150,6 @@ class Refusal(Exception):
 
 class ClientGone(Exception):
     """The client closed its connection before the answer was ready."""
-
-
-def _hung_up(sock: socket.socket) -> bool:
-    """True if the peer of ``sock`` has closed the connection (it reads as end-of-file)."""
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
-    except (OSError, ValueError):
-        return True
 
 
 def _bad(message: str, code: str = "invalid_parameter_error") -> Refusal:
@@ -244,8 +233,11 @@ class RateLimiter:
             self.tokens[model].append((self.clock(), tokens))
 
 
-class ModelStudioStandIn:
+class ModelStudioStandIn(LoopbackAPI):
     """The loopback server. ``base_url`` and ``api_key`` are what a client needs."""
+
+    prefix = PREFIX
+    methods = ("GET", "POST")
 
     def __init__(
         self,
@@ -269,91 +261,56 @@ class ModelStudioStandIn:
         self.limiter = RateLimiter(clock, per_second)
         self.retry_after, self.strict = retry_after, strict
         self.thinking_default = thinking_default  # tokens of thoughts when no budget is sent
-        self.requests: list[dict] = []  # every chat request answered: body and what was dropped
         self.refusals: Counter = Counter()  # (status, code) of every request refused
-        standin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):
-                standin._handle(self, "GET")
-
-            def do_POST(self):
-                standin._handle(self, "POST")
-
-            def log_message(self, *args):  # keep test and notebook output clean
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}{PREFIX}"
         # files and batches, lines going to the backend; batch=False: an endpoint without them
         self.batch = LocalBatchAPI(backend_url) if batch else None
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        super().__init__()
+        self.requests: list[dict] = []  # every chat request answered: body and what was dropped
 
     def close(self) -> None:
         """Stop serving and free the port."""
-        self._server.shutdown()
-        self._server.server_close()
+        super().close()
         if self.batch is not None:
             self.batch.close()
 
-    def __enter__(self) -> ModelStudioStandIn:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     # --- HTTP plumbing -------------------------------------------------------------------
 
-    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
-        length = int(handler.headers.get("content-length") or 0)
-        raw = handler.rfile.read(length) if length else b""
+    def handle(self, exchange: Exchange) -> None:
+        """Answer one request by hand: a chat answer watches its client hanging up."""
+        method, raw = exchange.request.method, exchange.request.raw
         try:
-            self._authorise(handler.headers.get("authorization", ""))
-            path = handler.path.split("?")[0]
+            self._authorise(exchange.request.headers.get("authorization", ""))
+            path = exchange.request.path.split("?")[0]
             if method == "GET" and path == f"{PREFIX}/models":
-                return self._send_json(handler, 200, self._model_list())
+                return self._send_json(exchange, 200, self._model_list())
             if method == "GET" and path.startswith(f"{PREFIX}/models/"):
-                return self._send_json(handler, 200, self._model(path.rsplit("/", 1)[1]))
+                return self._send_json(exchange, 200, self._model(path.rsplit("/", 1)[1]))
             if method == "POST" and path == f"{PREFIX}/chat/completions":
-                return self._chat(handler, raw)
+                return self._chat(exchange, raw)
             batch_route = path.startswith((f"{PREFIX}/files", f"{PREFIX}/batches"))
             if batch_route and self.batch is not None:
-                return self._batch_api(handler, method, path, raw)
+                return self._batch_api(exchange, method, path, raw)
             raise Refusal(404, f"Not found: {method} {path}", "invalid_request_error", "InvalidURL")
         except ClientGone:  # nobody is waiting for an answer
-            handler.close_connection = True
+            exchange.hang_up()
         except Refusal as refusal:
             self.refusals[(refusal.status, refusal.code)] += 1
             headers = dict(refusal.headers)
             if refusal.status == 429 and self.retry_after is not None:
                 headers["retry-after"] = f"{self.retry_after:g}"
-            self._send_json(handler, refusal.status, refusal.body(), headers)
+            self._send_json(exchange, refusal.status, refusal.body(), headers)
 
-    def _batch_api(self, handler, method: str, path: str, raw: bytes) -> None:
-        headers = {name.lower(): value for name, value in handler.headers.items()}
+    def _batch_api(self, exchange: Exchange, method: str, path: str, raw: bytes) -> None:
+        headers = exchange.request.headers
         answer = self.batch.respond(Request(method, "/v1" + path[len(PREFIX) :], headers, raw))
-        if isinstance(answer.body, bytes):  # a file's content
-            return self._send_json(
-                handler, answer.status, answer.body, content_type="application/octet-stream"
-            )
-        self._send_json(handler, answer.status, answer.body)
+        self._send_json(exchange, answer.status, answer.body)  # bytes: a file's content
 
-    def _send_json(self, handler, status: int, body: dict | bytes, headers: dict | None = None,
-                   content_type: str = "application/json") -> None:  # fmt: skip
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        try:
-            handler.send_response(status)
-            handler.send_header("content-type", content_type)
-            handler.send_header("content-length", str(len(data)))
-            for name, value in (headers or {}).items():
-                handler.send_header(name, value)
-            handler.end_headers()
-            handler.wfile.write(data)
-        except OSError:  # the client went away
-            pass
+    @staticmethod
+    def _send_json(
+        exchange: Exchange, status: int, body: dict | bytes, headers: dict | None = None
+    ) -> None:
+        with contextlib.suppress(OSError):  # the client went away
+            exchange.send(JSONResponse(status, body, headers or {}))
 
     def _authorise(self, header: str) -> None:
         scheme, _, key = header.partition(" ")
@@ -504,7 +461,7 @@ class ModelStudioStandIn:
 
     # --- chat completions -----------------------------------------------------------------
 
-    def _chat(self, handler, raw: bytes) -> None:
+    def _chat(self, exchange: Exchange, raw: bytes) -> None:
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
@@ -523,17 +480,17 @@ class ModelStudioStandIn:
         forward, prefix = self._backend_request(body, dropped, limits)
         if self.thinks(body, limits):
             budget = body.get("thinking_budget") if "thinking_budget" not in dropped else None
-            self._relay_thinking(handler, forward, model, budget or self.thinking_default, body)
+            self._relay_thinking(exchange, forward, model, budget or self.thinking_default, body)
         elif body.get("stream"):
             self._relay_stream(
-                handler,
+                exchange,
                 forward,
                 model,
                 prefix,
                 bool((body.get("stream_options") or {}).get("include_usage")),
             )
         else:
-            self._relay(handler, forward, model, prefix)
+            self._relay(exchange, forward, model, prefix)
 
     def _backend_request(
         self, body: dict, dropped: list[str], limits: ModelLimits
@@ -631,7 +588,7 @@ class ModelStudioStandIn:
             },
         }
 
-    def _answer(self, handler, forward: dict) -> dict:
+    def _answer(self, exchange: Exchange, forward: dict) -> dict:
         """The backend's JSON answer; abandoned (the model stops) if the client hangs up first.
 
         A client that times out retries: without this, every retry would queue another
@@ -652,7 +609,7 @@ class ModelStudioStandIn:
         worker.start()
         while worker.is_alive():
             worker.join(0.5)
-            if worker.is_alive() and _hung_up(handler.connection):
+            if worker.is_alive() and exchange.client_gone():
                 with contextlib.suppress(OSError, AttributeError):
                     connection.sock.shutdown(socket.SHUT_RDWR)
                 raise ClientGone
@@ -660,8 +617,8 @@ class ModelStudioStandIn:
             raise outcome["error"]
         return outcome["data"]
 
-    def _relay(self, handler, forward: dict, model: str, prefix: str) -> None:
-        data = self._answer(handler, forward)
+    def _relay(self, exchange: Exchange, forward: dict, model: str, prefix: str) -> None:
+        data = self._answer(exchange, forward)
         usage = self._usage(data.get("usage"))
         if usage:
             self.limiter.spend(model, usage["total_tokens"])
@@ -681,18 +638,15 @@ class ModelStudioStandIn:
             "created": int(time.time()), "model": model, "choices": choices,
             "usage": usage, "system_fingerprint": None,
         }  # fmt: skip
-        self._send_json(handler, 200, answer)
+        self._send_json(exchange, 200, answer)
 
     def _relay_stream(
-        self, handler, forward: dict, model: str, prefix: str, include_usage: bool
+        self, exchange: Exchange, forward: dict, model: str, prefix: str, include_usage: bool
     ) -> None:
         connection, response = self._open(forward)
         stream_id, created = f"chatcmpl-{uuid.uuid4()}", int(time.time())
         try:
-            handler.send_response(200)
-            handler.send_header("content-type", "text/event-stream")
-            handler.send_header("transfer-encoding", "chunked")
-            handler.end_headers()
+            exchange.start_chunks()
             to_strip, done = prefix, False
             for line in response:
                 line = line.strip()
@@ -726,21 +680,22 @@ class ModelStudioStandIn:
                     "model": model, "choices": choices, "system_fingerprint": None,
                     "usage": usage if include_usage and not choices else None,
                 }  # fmt: skip
-                self._chunk(handler, b"data: " + json.dumps(out).encode() + b"\n\n")
+                exchange.chunk(sse(out))
             if not done:  # the model's stream was cut: cut ours too, no [DONE]
-                handler.close_connection = True
+                exchange.hang_up()
                 return
-            self._chunk(handler, b"data: [DONE]\n\n")
-            handler.wfile.write(b"0\r\n\r\n")
-            handler.wfile.flush()
+            exchange.chunk(sse("[DONE]"))
+            exchange.end_chunks()
         except http.client.HTTPException:  # the model's stream broke off: cut ours too
-            handler.close_connection = True
+            exchange.hang_up()
         except OSError:  # the client stopped reading (an early stop): drop the backend too
             pass
         finally:
             connection.close()
 
-    def _relay_thinking(self, handler, forward: dict, model: str, budget: int, body: dict) -> None:
+    def _relay_thinking(
+        self, exchange: Exchange, forward: dict, model: str, budget: int, body: dict
+    ) -> None:
         """Stream thoughts, then the answer, from the local model asked to reason first."""
         host, port, base = self.backend
         backend = openai.OpenAI(
@@ -756,10 +711,7 @@ class ModelStudioStandIn:
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         stream_id, created = f"chatcmpl-{uuid.uuid4()}", int(time.time())
         try:
-            handler.send_response(200)
-            handler.send_header("content-type", "text/event-stream")
-            handler.send_header("transfer-encoding", "chunked")
-            handler.end_headers()
+            exchange.start_chunks()
             for chunk in chunks:
                 usage = chunk.usage.model_dump() if chunk.usage else None
                 if usage:
@@ -776,19 +728,13 @@ class ModelStudioStandIn:
                                   "reasoning_content": getattr(c.delta, "reasoning_content", None)},
                     } for c in chunk.choices],
                 }  # fmt: skip
-                self._chunk(handler, b"data: " + json.dumps(out).encode() + b"\n\n")
-            self._chunk(handler, b"data: [DONE]\n\n")
-            handler.wfile.write(b"0\r\n\r\n")
-            handler.wfile.flush()
+                exchange.chunk(sse(out))
+            exchange.chunk(sse("[DONE]"))
+            exchange.end_chunks()
         except (openai.APIError, http.client.HTTPException):  # the model broke off: cut ours too
-            handler.close_connection = True
+            exchange.hang_up()
         except OSError:  # the client stopped reading: stop the model too
             pass
         finally:
             chunks.close()
             backend.close()
-
-    @staticmethod
-    def _chunk(handler, data: bytes) -> None:
-        handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        handler.wfile.flush()

@@ -1,4 +1,4 @@
-"""utils.evals.batch and batch_server: Batch-API files and a round trip through the OpenAI SDK.
+"""utils.evals.batch and utils.loopback.batch: Batch-API files and a round trip through the OpenAI SDK.
 
 The loopback Batch API forwards every line to a real server (a scripted one that counts what
 it receives, and the suite's local model), so the results file holds real answers.
@@ -9,10 +9,10 @@ import time
 import openai
 import pytest
 
-from tests.scripted_api import scripted_servers
 from utils import get_client
 from utils.evals import batch_model, format_mcq, read_batch_output, write_batch_file
-from utils.evals.batch_server import DONE, BatchInputError, LocalBatchAPI, parse_batch_lines
+from utils.loopback.batch import DONE, BatchInputError, LocalBatchAPI, parse_batch_lines
+from utils.loopback.scripted import scripted_servers
 from utils.settings import Secret, Settings
 
 

@@ -15,7 +15,7 @@ from utils.conversation import (
     UsageTokenCounter,
     token_counter_for,
 )
-from utils.flaky_server import FlakyStreamServer
+from utils.loopback.flaky import FlakyStreamServer
 from utils.settings import Secret, Settings
 from utils.streaming import StreamInterrupted
 

@@ -7,7 +7,6 @@ import openai
 import pandas as pd
 import pytest
 
-from tests.scripted_api import completion, scripted_servers
 from utils import get_async_client
 from utils.evals import (
     ARENA_HARD_STYLE,
@@ -23,6 +22,7 @@ from utils.evals import (
 )
 from utils.evals.judge import battles_from_verdicts, verdicts_from_battles
 from utils.evals.reported import load_arena_hard_battles
+from utils.loopback.scripted import completion, scripted_servers
 
 REPLIES = [
     ("My final verdict is: [[A>B]]", "A>B"),

@@ -15,7 +15,6 @@ import numpy as np
 import openai
 import pytest
 
-from tests.scripted_api import completion, scripted_servers
 from utils import get_async_client
 from utils.evals import (
     RateLimits,
@@ -27,7 +26,8 @@ from utils.evals import (
     summarize,
     write_batch_file,
 )
-from utils.flaky_server import FlakyStreamServer
+from utils.loopback.flaky import FlakyStreamServer
+from utils.loopback.scripted import completion, scripted_servers
 
 
 @pytest.fixture

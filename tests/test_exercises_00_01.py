@@ -7,8 +7,8 @@ import string
 import openai
 import pytest
 
-from tests.scripted_api import completion
 from utils.exercises import nb00, nb01
+from utils.loopback.scripted import completion
 
 
 def test_backend_predictions():

@@ -5,10 +5,10 @@ import re
 
 import openai
 
-from tests.scripted_api import completion
 from utils import get_client
 from utils.exercises import nb02, nb03
-from utils.flaky_server import FlakyStreamServer
+from utils.loopback.flaky import FlakyStreamServer
+from utils.loopback.scripted import completion
 
 
 def count_and_rebuild(stream):

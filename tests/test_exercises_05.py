@@ -5,10 +5,10 @@ import random
 
 import pandas as pd
 
-from tests.scripted_api import completion
 from utils.datasets import load_mmlu_pro
 from utils.evals import extract_choice, format_mcq, read_batch_output, write_batch_file
 from utils.exercises import nb05
+from utils.loopback.scripted import completion
 
 
 def make_project(tmp_path, per_category=4, categories=5):

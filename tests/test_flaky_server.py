@@ -1,9 +1,9 @@
-"""utils.flaky_server: whole answers without ``stream``, and its 429 mode with Retry-After."""
+"""utils.loopback.flaky: whole answers without ``stream``, and its 429 mode with Retry-After."""
 
 import openai
 import pytest
 
-from utils.flaky_server import FlakyStreamServer
+from utils.loopback.flaky import FlakyStreamServer
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 

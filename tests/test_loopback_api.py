@@ -1,4 +1,4 @@
-"""utils.loopback_api: the one loopback server the course's fakes are built on."""
+"""utils.loopback: the one loopback server the course's fakes are built on."""
 
 import time
 
@@ -6,7 +6,8 @@ import httpx2
 import openai
 import pytest
 
-from utils.loopback_api import HangUp, JSONResponse, LoopbackAPI, Request, sse
+from utils.loopback import HangUp, JSONResponse, LoopbackAPI, Request, sse
+from utils.loopback.static import StaticSite
 
 
 class Echo(LoopbackAPI):
@@ -86,3 +87,14 @@ def test_a_client_that_resets_the_connection_prints_no_traceback(capfd):
             sock.recv(4096)  # the answer came; the server now waits for the next request
         time.sleep(0.3)  # the handler thread reads the reset
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_static_site_serves_a_folders_files(tmp_path):
+    (tmp_path / "index.html").write_text("<p>home</p>")
+    with StaticSite(tmp_path) as site:
+        assert site.base_url == site.url
+        page = httpx2.get(f"{site.url}/")
+        assert page.status_code == 200 and page.text == "<p>home</p>"
+        assert page.headers["content-type"] == "text/html"
+        assert httpx2.head(f"{site.url}/index.html").headers["content-length"] == "11"
+        assert httpx2.get(f"{site.url}/missing.html").status_code == 404

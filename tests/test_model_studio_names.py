@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.scripted_api import completion
 from utils.clients import OUTPUT_CAP, get_client, with_output_cap
+from utils.loopback.scripted import completion
 from utils.recordings import region_of, request_key
 from utils.settings import ConfigError, endpoint_kind, endpoint_region, resolve_settings
 

@@ -9,17 +9,17 @@ import http.client
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import openai
 import pytest
 
-from tests.model_studio_standin import IMPLICIT_CACHE_MINIMUM, ModelStudioStandIn, _hung_up
-from tests.scripted_api import completion, scripted_servers
+from tests.model_studio_standin import IMPLICIT_CACHE_MINIMUM, ModelStudioStandIn
 from utils.clients import DashScopeClient
 from utils.errors import explain
-from utils.flaky_server import FlakyStreamServer
+from utils.loopback import JSONResponse, LoopbackAPI
+from utils.loopback.flaky import FlakyStreamServer
+from utils.loopback.scripted import completion, scripted_servers
 
 SNAPSHOT = "qwen-max-2025-01-25"
 HI = [{"role": "user", "content": "Say hi."}]
@@ -377,34 +377,21 @@ def test_a_client_that_gives_up_stops_the_models_work():
     """A timed-out client retries; the abandoned generation must not keep the model busy."""
     abandoned = threading.Event()
 
-    class Slow(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers["content-length"]))
+    class Slow(LoopbackAPI):
+        methods = ("POST",)
+
+        def handle(self, exchange):
             for _ in range(100):  # a long generation, watching its caller
-                if _hung_up(self.connection):
+                if exchange.client_gone():
                     abandoned.set()
                     return
                 time.sleep(0.05)
-            body = json.dumps(completion("late")).encode()
-            self.send_response(200)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            exchange.send(JSONResponse(200, completion("late")))
 
-        def log_message(self, *args):
-            pass
-
-    backend = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    threading.Thread(target=backend.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{backend.server_address[1]}/v1"
-        with ModelStudioStandIn(url, "slow") as standin:
-            impatient = openai.OpenAI(
-                base_url=standin.base_url, api_key=standin.api_key, max_retries=0, timeout=0.5
-            )
-            with pytest.raises(openai.APITimeoutError):
-                impatient.chat.completions.create(model=SNAPSHOT, messages=HI)
-            assert abandoned.wait(3.0)
-    finally:
-        backend.shutdown()
-        backend.server_close()
+    with Slow() as backend, ModelStudioStandIn(backend.base_url, "slow") as standin:
+        impatient = openai.OpenAI(
+            base_url=standin.base_url, api_key=standin.api_key, max_retries=0, timeout=0.5
+        )
+        with pytest.raises(openai.APITimeoutError):
+            impatient.chat.completions.create(model=SNAPSHOT, messages=HI)
+        assert abandoned.wait(3.0)

@@ -5,8 +5,8 @@ import re
 import pytest
 
 from tests.model_studio_standin import ModelStudioStandIn
-from tests.scripted_api import completion, scripted_servers
 from utils import model_table, models
+from utils.loopback.scripted import completion, scripted_servers
 from utils.pricing import load_prices
 from utils.settings import Secret, Settings
 

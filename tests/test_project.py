@@ -161,49 +161,9 @@ def test_notebook_metadata_is_plain_json():
         json.loads(path.read_text())  # no merge-conflict markers or truncation
 
 
-def _utils_imports() -> dict[str, set[str]]:
-    """For each module of ``utils``, the ``utils`` modules it imports (anywhere in the file)."""
-    import ast
-
-    graph: dict[str, set[str]] = {}
-    for path in sorted((ROOT / "utils").rglob("*.py")):
-        parts = path.relative_to(ROOT).with_suffix("").parts
-        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        found = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("utils"):
-                found.add(node.module)
-                found.update(f"{node.module}.{alias.name}" for alias in node.names)
-            elif isinstance(node, ast.Import):
-                found.update(a.name for a in node.names if a.name.startswith("utils"))
-        graph[module] = found
-    return {m: {t for t in targets if t in graph and t != m} for m, targets in graph.items()}
-
-
-def test_no_utils_module_imports_another_that_imports_it_back():
-    graph = _utils_imports()
-    for package in [m for m in graph if any(other.startswith(m + ".") for other in graph)]:
-        graph[package] = {t for t in graph[package] if not t.startswith(package + ".")}
-    # a package's own __init__ re-exporting its modules is not a circle through the package
-    seen: dict[str, int] = {}  # 1 = on the current path, 2 = done
-
-    def visit(module: str, path: list[str]) -> None:
-        seen[module] = 1
-        for target in sorted(graph[module]):
-            if seen.get(target) == 1:
-                circle = path[path.index(target) :] + [target]
-                raise AssertionError("import circle: " + " → ".join(circle))
-            if target not in seen:
-                visit(target, [*path, target])
-        seen[module] = 2
-
-    for module in sorted(graph):
-        if module not in seen:
-            visit(module, [module])
-
-
-def test_the_import_circle_check_can_fail(monkeypatch):
-    graph = {"utils.a": {"utils.b"}, "utils.b": {"utils.a"}}
-    monkeypatch.setattr(sys.modules[__name__], "_utils_imports", lambda: graph)
-    with pytest.raises(AssertionError, match="import circle: utils.a → utils.b → utils.a"):
-        test_no_utils_module_imports_another_that_imports_it_back()
+def test_the_import_contracts_are_kept():
+    """The layers of utils/ and no import cycles: pyproject.toml's [tool.importlinter]."""
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run([str(lint_imports)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout

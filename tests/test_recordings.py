@@ -8,10 +8,10 @@ import openai
 import pytest
 
 from tests.model_studio_standin import ModelStudioStandIn
-from tests.scripted_api import completion, scripted_servers
 from tools.record import RecordingProxy, assemble
 from utils.clients import DashScopeClient
-from utils.flaky_server import FlakyStreamServer
+from utils.loopback.flaky import FlakyStreamServer
+from utils.loopback.scripted import completion, scripted_servers
 from utils.recordings import (
     END_OF_ANSWER,
     MODEL_STUDIO_HOSTS,

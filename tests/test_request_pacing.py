@@ -6,9 +6,9 @@ import threading
 import numpy as np
 import pytest
 
-from tests.scripted_api import ScriptedAPI, completion
 from utils import clients
 from utils.clients import describe_backend, get_async_client, get_client
+from utils.loopback.scripted import ScriptedAPI, completion
 from utils.request_pacing import RequestSpacing, spacing_for
 from utils.settings import Secret, Settings
 

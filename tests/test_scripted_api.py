@@ -1,11 +1,11 @@
-"""utils.scripted_api: a real loopback server that replies with what was written for it."""
+"""utils.loopback.scripted: a real loopback server that replies with what was written for it."""
 
 import asyncio
 
 import openai
 import pytest
 
-from utils.scripted_api import ScriptedAPI, completion, in_order, scripted_servers, tool_call
+from utils.loopback.scripted import ScriptedAPI, completion, in_order, scripted_servers, tool_call
 
 
 def test_in_order_answers_each_request_in_turn_then_repeats_the_last():

@@ -6,7 +6,7 @@ import openai
 import pytest
 
 from utils.errors import explain
-from utils.loopback_api import JSONResponse, LoopbackAPI, Request
+from utils.loopback import JSONResponse, LoopbackAPI, Request
 from utils.served_models import available_models
 from utils.settings import ConfigError, load_settings
 

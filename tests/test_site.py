@@ -9,12 +9,9 @@ Screenshots of the home page and of lesson 05 go to ``test-artifacts/``.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -23,6 +20,7 @@ from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS  # skips here too wi
 from test_secrets import KEY_LIKE
 
 from tools import course, site
+from utils.loopback.static import StaticSite
 
 ROOT = Path(__file__).resolve().parent.parent
 MACHINE_PATHS = re.compile(
@@ -51,11 +49,6 @@ PAGE_FACTS = """() => ({
 })"""
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """The built site: ``COOKBOOK_SITE_DIR`` if set, else a fresh build."""
@@ -68,13 +61,8 @@ def built(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def base_url(built):
-    handler = functools.partial(_QuietHandler, directory=str(built))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with StaticSite(built) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import openai
 import pytest
 
 from tests.model_studio_standin import ModelStudioStandIn
-from tests.scripted_api import completion, scripted_servers
 from utils.clients import DashScopeClient
+from utils.loopback.scripted import completion, scripted_servers
 
 THINKER, ALWAYS, NEVER = "qwen3-235b-a22b", "qwq-plus", "qwen-max-2025-01-25"
 ASK = [{"role": "user", "content": "Which is larger, 9.11 or 9.8?"}]

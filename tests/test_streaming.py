@@ -7,7 +7,7 @@ import openai
 import pytest
 
 from utils import get_async_client, get_client, local_server
-from utils.flaky_server import FlakyStreamServer
+from utils.loopback.flaky import FlakyStreamServer
 from utils.streaming import (
     RESUME_PROMPT,
     LiveText,

@@ -7,7 +7,7 @@ from openai import OpenAI
 from pydantic import BaseModel, Field
 
 from utils import get_client
-from utils.scripted_api import ScriptedAPI, completion, in_order
+from utils.loopback.scripted import ScriptedAPI, completion, in_order
 from utils.structured import (
     ask_for_json,
     describe_field,

@@ -4,9 +4,9 @@ import openai
 import pytest
 
 from tests.model_studio_standin import ModelStudioStandIn
-from tests.scripted_api import completion, scripted_servers
 from utils import model_table
 from utils.clients import DashScopeClient
+from utils.loopback.scripted import completion, scripted_servers
 from utils.settings import ConfigError, resolve_settings
 from utils.thinking import (
     ThinkingError,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from utils import get_client
 from utils.example_tools import calculator, convert_units, lookup_benchmark
-from utils.scripted_api import ScriptedAPI, completion, in_order
+from utils.loopback.scripted import ScriptedAPI, completion, in_order
 from utils.tools import (
     ToolBox,
     arguments_model,

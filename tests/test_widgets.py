@@ -6,7 +6,7 @@ import re
 import openai
 import pytest
 
-from utils.flaky_server import FlakyStreamServer
+from utils.loopback.flaky import FlakyStreamServer
 from utils.widgets import REDRAW_EVERY, ChatWidget, CompareWidget, compare
 
 

@@ -16,11 +16,10 @@ import argparse
 import http.client
 import json
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from utils.loopback import Exchange, LoopbackAPI
 from utils.recordings import RecordingError, recorded_dir, region_of, save
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,8 +42,10 @@ def assemble(chunks: list[dict]) -> dict:
     return answer
 
 
-class RecordingProxy:
+class RecordingProxy(LoopbackAPI):
     """Loopback proxy to ``upstream``: answers as upstream does and records chat completions."""
+
+    methods = ("GET", "POST")
 
     def __init__(self, upstream: str, folder: Path | None = None) -> None:
         folder = Path(folder) if folder is not None else recorded_dir()
@@ -55,34 +56,7 @@ class RecordingProxy:
             )
         self.upstream, self.folder = upstream.rstrip("/"), folder
         self.recorded: list[Path] = []
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):
-                proxy._forward(self, "GET")
-
-            def do_POST(self):
-                proxy._forward(self, "POST")
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> RecordingProxy:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        super().__init__()
 
     def _connection(self) -> http.client.HTTPConnection:
         split = urlsplit(self.upstream)
@@ -91,29 +65,25 @@ class RecordingProxy:
         )
         return kind(split.hostname, split.port, timeout=900)
 
-    def _forward(self, handler: BaseHTTPRequestHandler, method: str) -> None:
-        length = int(handler.headers.get("content-length") or 0)
-        raw = handler.rfile.read(length) if length else None
-        path = handler.path.split("/v1", 1)[-1]
-        headers = {k: v for k, v in handler.headers.items() if k.lower() not in HOP_HEADERS}
+    def handle(self, exchange: Exchange) -> None:
+        """Pass one request upstream and relay the answer as it comes (the raw hook)."""
+        method, raw = exchange.request.method, exchange.request.raw or None
+        path = exchange.request.path.split("/v1", 1)[-1]
+        received = exchange.handler.headers.items()  # as sent: names in their own case
+        headers = {k: v for k, v in received if k.lower() not in HOP_HEADERS}
         connection = self._connection()
         try:
             connection.request(method, urlsplit(self.upstream).path + path, raw, headers)
             response = connection.getresponse()
             streamed = "text/event-stream" in response.getheader("content-type", "")
-            handler.send_response(response.status)
-            for name, value in response.getheaders():
-                if name.lower() not in HOP_HEADERS:
-                    handler.send_header(name, value)
+            kept = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_HEADERS]
             if streamed:
-                handler.send_header("transfer-encoding", "chunked")
-                handler.end_headers()
-                answer = self._relay_stream(handler, response)
+                exchange.start_chunks(response.status, kept)
+                answer = self._relay_stream(exchange, response)
             else:
                 data = response.read()
-                handler.send_header("content-length", str(len(data)))
-                handler.end_headers()
-                handler.wfile.write(data)
+                exchange.head(response.status, [*kept, ("content-length", str(len(data)))])
+                exchange.write(data)
                 answer = json.loads(data) if response.status == 200 else None
         finally:
             connection.close()
@@ -121,12 +91,11 @@ class RecordingProxy:
             self.recorded.append(save(json.loads(raw), answer, self.upstream, self.folder))
 
     @staticmethod
-    def _relay_stream(handler, response) -> dict | None:
+    def _relay_stream(exchange: Exchange, response) -> dict | None:
         chunks, done = [], False
         try:
             for line in response:
-                handler.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
-                handler.wfile.flush()
+                exchange.chunk(line)
                 text = line.strip()
                 if text == b"data: [DONE]":
                     done = True
@@ -135,10 +104,9 @@ class RecordingProxy:
         except http.client.HTTPException:
             done = False
         if not done:  # upstream cut the stream: cut ours the same way, and record nothing
-            handler.close_connection = True
+            exchange.hang_up()
             return None
-        handler.wfile.write(b"0\r\n\r\n")
-        handler.wfile.flush()
+        exchange.end_chunks()
         return assemble(chunks)
 
 

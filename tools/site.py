@@ -30,6 +30,7 @@ BUILD_DIR = "_build/html"
 GUIDES = {  # page -> its title in the navigation
     "docs/workshop.md": "Running a workshop",
     "tests/README.md": "How the course is tested",
+    "docs/architecture.md": "How the code is laid out",
     "data/README.md": "Data and its provenance",
 }
 

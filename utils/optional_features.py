@@ -39,7 +39,7 @@ FEATURES = {
         f"Model Studio's compatible-mode endpoint for the regions and models on {BATCH_PAGE}, "
         "and OpenAI's API",
         "with no key, notebook 05 shows the whole round trip on a loopback Batch API "
-        "(utils.evals.batch_server.LocalBatchAPI)",
+        "(utils.loopback.batch.LocalBatchAPI)",
     ),
     "models": Feature(
         "the model list (GET /models)",

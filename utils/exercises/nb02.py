@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import openai
 
 from utils.exercises import Check, guarded, hint_printer, not_yet, solved
-from utils.flaky_server import FlakyStreamServer
+from utils.loopback.flaky import FlakyStreamServer
 from utils.streaming import chunk_text
 
 hint = hint_printer(

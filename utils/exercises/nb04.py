@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from utils.example_tools import calculator, convert_units, lookup_benchmark
 from utils.exercises import Check, guarded, hint_printer, not_yet, solved
-from utils.scripted_api import ScriptedAPI, completion, in_order, tool_call
+from utils.loopback.scripted import ScriptedAPI, completion, in_order, tool_call
 from utils.structured import validate_json
 from utils.tools import ToolBox, run_tool_loop, tool_protocol_errors, tool_schema
 

@@ -12,7 +12,6 @@ import pandas as pd
 from utils.datasets import load_mmlu_pro
 from utils.evals import stats
 from utils.evals.batch import BATCH_ENDPOINT, read_batch_output
-from utils.evals.batch_server import parse_batch_lines
 from utils.evals.mcq import extract_choice
 from utils.evals.stats import bootstrap_ci
 from utils.exercises import (
@@ -24,6 +23,7 @@ from utils.exercises import (
     not_yet,
     solved,
 )
+from utils.loopback.batch import parse_batch_lines
 
 # Answers given as an option's text instead of its letter, and the letter a grader would read.
 OPTION_TEXT_CASES = [

@@ -3,7 +3,7 @@
 Tests use it to count real requests. Notebook 04 uses it to play an assistant's turns
 (tool calls written by hand), so the tool loop can be taught and checked on any backend::
 
-    from utils.scripted_api import ScriptedAPI, completion, in_order, tool_call
+    from utils.loopback.scripted import ScriptedAPI, completion, in_order, tool_call
 
     turns = [completion(None, "tool_calls", [tool_call("c1", "calculator", '{"expression": "2+2"}')]),
              completion("It is 4.")]
@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from utils.loopback_api import JSONResponse, LoopbackAPI, Request
+from utils.loopback.server import JSONResponse, LoopbackAPI, Request
 
 Reply = Callable[[dict], tuple[int, dict]]  # request body → (HTTP status, JSON body)
 

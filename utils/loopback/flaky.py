@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 
-from utils.loopback_api import HangUp, JSONResponse, LoopbackAPI, Request, sse
+from utils.loopback.server import HangUp, JSONResponse, LoopbackAPI, Request, sse
 
 
 def _event(model: str, choices: list[dict], usage: dict | None = None) -> bytes:

@@ -30,7 +30,7 @@ from email.parser import BytesParser
 import openai
 
 from utils.evals.batch import BATCH_ENDPOINT
-from utils.loopback_api import JSONResponse, LoopbackAPI, Request
+from utils.loopback.server import JSONResponse, LoopbackAPI, Request
 
 DONE = ("completed", "failed", "expired", "cancelled")  # a batch in one of these has finished
 
