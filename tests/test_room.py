@@ -407,7 +407,9 @@ def test_kept_alive_connections_do_not_make_new_learners_wait(room):
         time.sleep(0.5)
         started = time.monotonic()
         assert _get(f"http://{url}/health") == (200, '{"status":"ok"}')
-        assert time.monotonic() - started < 2.0
+        # waiting for a kept-alive connection lasts its timeout (5 s in llama.cpp's HTTP
+        # library); a busy machine can slow a /health round trip, but not to 4 s
+        assert time.monotonic() - started < 4.0
     finally:
         for connection in idle:
             connection.close()
@@ -465,7 +467,9 @@ def test_ctrl_c_stops_the_room_and_its_engine(own_room):
     assert room.stop() == 0
     assert not (room.folder / "room.json").exists() and not room.files.engine_keys.exists()
     assert room.files.learners_csv.exists()  # the handout survives for the next start
-    time.sleep(0.2)
+    deadline = time.monotonic() + 30  # a loaded machine may take a moment to reap it
+    while Path(f"/proc/{engine}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not Path(f"/proc/{engine}").exists()
 
 
