@@ -27,6 +27,7 @@ import openai
 import pytest
 
 from benchmarks.room_load import room_run
+from utils.local_server import process
 from utils.room import roster, server, watch
 from utils.room.roster import Learner, RoomFiles, RosterError
 
@@ -312,7 +313,7 @@ def test_room_prints_no_key_by_default_and_listens_on_loopback_only(room):
     assert _settings(room.output) == {} and str(room.files.learners_csv) in printed
     assert not any("WARNING" in line for line in room.output)
     assert room.info["host"] == "127.0.0.1"
-    command = Path(f"/proc/{room.info['engine_pid']}/cmdline").read_bytes().decode().split("\0")
+    command = process.command_line(room.info["engine_pid"])
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert not any(key in " ".join(command) for key in csv_keys.values())  # keys: file only
     assert mode(room.files.learners_csv) == 0o600 and mode(room.files.engine_keys) == 0o600
@@ -466,7 +467,7 @@ def test_ctrl_c_stops_the_room_and_its_engine(own_room):
     assert not (room.folder / "room.json").exists() and not room.files.engine_keys.exists()
     assert room.files.learners_csv.exists()  # the handout survives for the next start
     time.sleep(0.2)
-    assert not Path(f"/proc/{engine}").exists()
+    assert process.command_line(engine) is None
 
 
 def test_ctrl_c_stops_a_room_started_with_sigint_ignored(tmp_path):
@@ -562,7 +563,7 @@ def test_a_room_over_tls_serves_https_and_keeps_its_engine_on_loopback(tmp_path,
             urllib.request.urlopen(f"https://127.0.0.1:{port}/health", timeout=30)  # not trusted
         with pytest.raises((urllib.error.URLError, ConnectionError, http.client.HTTPException)):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=30)  # no plain HTTP
-        command = Path(f"/proc/{info['engine_pid']}/cmdline").read_bytes().decode().split("\0")
+        command = process.command_line(info["engine_pid"])
         assert command[command.index("--host") + 1] == "127.0.0.1"  # behind the TLS front only
         assert command[command.index("--port") + 1] != str(port)
         assert room.stop() == 0

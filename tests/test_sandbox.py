@@ -26,6 +26,7 @@ from utils.evals import (
 )
 from utils.evals.sandbox import CHILD, STATUSES, _interpreter, _Run, _verdict
 from utils.evals.sandbox_child import SETUP_FAILED
+from utils.local_server import process
 from utils.settings import world_readable_dotenv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,21 +80,8 @@ class _Listeners:
 def _live_processes_of(uid: int, patience: float = 5.0) -> list[int]:
     """Pids of live processes of ``uid``, after giving killed ones ``patience`` seconds to die."""
     deadline = time.monotonic() + patience
-    while (pids := _processes_of(uid)) and time.monotonic() < deadline:
+    while (pids := process.live_pids(uid)) and time.monotonic() < deadline:
         time.sleep(0.05)  # a process with SIGKILL pending can take a moment to exit
-    return pids
-
-
-def _processes_of(uid: int) -> list[int]:
-    """Pids of processes (zombies excluded) whose real uid is ``uid``."""
-    pids = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines())
-        except (OSError, ValueError):
-            continue
-        if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
-            pids.append(int(status.parent.name))
     return pids
 
 
