@@ -27,6 +27,7 @@ import openai
 import pytest
 
 from benchmarks.room_load import room_run
+from utils.llama_api import parse_metrics
 from utils.local_server import process
 from utils.room import roster, server, watch
 from utils.room.roster import Learner, RoomFiles, RosterError
@@ -168,14 +169,14 @@ llamacpp:requests_deferred 2
 
 
 def test_parse_metrics():
-    values = watch.parse_metrics(METRICS)
+    values = parse_metrics(METRICS)
     assert values["llamacpp:tokens_predicted_total"] == 1200
     assert values["llamacpp:requests_deferred"] == 2 and len(values) == 4
 
 
 def test_view_line_shows_load_rates_and_errors():
     before = watch.Snapshot(10.0, {"llamacpp:tokens_predicted_total": 200, "llamacpp:prompt_tokens_total": 100}, {})
-    now = watch.Snapshot(12.0, watch.parse_metrics(METRICS), {"rejected key (401)": 2})
+    now = watch.Snapshot(12.0, parse_metrics(METRICS), {"rejected key (401)": 2})
     line = watch.view_line(before, now, slots=8)
     assert "in flight 3/8" in line and "queued 2" in line
     assert "500 tokens/s out, 100 tokens/s prompt" in line  # (1200-200)/2 s, (300-100)/2 s

@@ -21,13 +21,12 @@ import ssl
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from utils import local_model
+from utils.llama_api import LlamaAPI
 from utils.local_server import engine_file
 from utils.local_server.process import SERVE_MODULE, launch, log_tail, runs, terminate, wait_until
 from utils.local_server.serve import EXIT_PORT_BUSY
@@ -147,17 +146,6 @@ def engine_command(model: Path, alias: str, host: str, port: int, parallel: int,
     ]  # fmt: skip
 
 
-def health(url: str, timeout: float = 2.0) -> int | None:
-    """The status of ``GET {url}/health`` (public: no key needed); None if unreachable."""
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=timeout) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code  # 503 while the model loads
-    except OSError:
-        return None
-
-
 def start_engine(files: RoomFiles, host: str, port: int, parallel: int,
                  model: local_model.LocalModel, timeout: float = 120.0,
                  connections: int | None = None, threads: int = 0) -> subprocess.Popen:  # fmt: skip
@@ -176,7 +164,8 @@ def start_engine(files: RoomFiles, host: str, port: int, parallel: int,
     process = launch(command, files.log, append=True)
     local = f"http://{url_host(LOOPBACK if host in ('0.0.0.0', '::') else host)}:{port}"
     try:
-        code = wait_until(process, lambda: health(local) == 200, timeout, lambda: stop_engine(process))
+        engine = LlamaAPI(local)
+        code = wait_until(process, lambda: engine.health() == 200, timeout, lambda: stop_engine(process))
     except TimeoutError:
         raise RoomError(f"The room's engine did not answer within {timeout:.0f} s. See {files.log}.") from None
     if code is not None:
@@ -272,12 +261,12 @@ def run(files: RoomFiles, learners: int, host: str, port: int, parallel: int, th
     if tls:
         say(f"Learners trust a self-signed certificate with  export SSL_CERT_FILE=<a copy of "
             f"{tls[0]}>  before starting Jupyter.")  # fmt: skip
-    say("Live view: python -m utils.room watch    Revoke: python -m utils.room revoke NAME")
     signal.signal(signal.SIGTERM, _raise_interrupt)
     # Ctrl-C stops the room even when it was started with SIGINT ignored (a shell's `&` does
     # that, and Python then never turns SIGINT into KeyboardInterrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
+    try:  # the last line says the room is ready: a Ctrl-C from then on stops it in order
+        say("Live view: python -m utils.room watch    Revoke: python -m utils.room revoke NAME")
         while True:
             time.sleep(poll)
             if engine.poll() is not None:
