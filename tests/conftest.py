@@ -65,7 +65,7 @@ def own_state(monkeypatch, tmp_path):
     from utils import local_server
     from utils.local_model import BUNDLED
     from utils.local_server import process
-    from utils.rlhf import local_model as served
+    from utils.rlhf import served_model as served
 
     monkeypatch.setenv("COOKBOOK_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("COOKBOOK_LOCAL_MODEL", BUNDLED.alias)  # exported beats a .env

@@ -1,5 +1,7 @@
 """The model the local server runs, for use in this process: its weights and its tokenizer.
 
+(``utils.local_model`` chooses which model the server runs; this module reads the one it serves.)
+
 The weights are read from the very GGUF file the server reports it serves (``GET /props``),
 so the numpy forward pass and the server always run the same model. Tokens and the chat
 template come from the server itself (``/apply-template``, ``/tokenize``), so a prompt here
