@@ -20,10 +20,11 @@ import json
 import os
 import sys
 import tempfile
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import openai
 
 from utils import local_model
 from utils.local_model import INSTALL_HINT, LocalModel, LocalModelError
@@ -31,6 +32,7 @@ from utils.local_server import engine_file, process
 from utils.local_server.process import SERVE_MODULE
 from utils.local_server.serve import EXIT_PORT_BUSY
 from utils.paths import cache_dir, server_log_path
+from utils.served_models import available_models
 
 PARALLEL = 4  # request slots: 4 concurrent requests ran ×1.5–1.9 faster in aggregate than 1
 DEFAULT_PORT = 8765
@@ -94,13 +96,10 @@ def server_command(model: Path, alias: str, port: int, context: int) -> list[str
 
 def _answers(port: int, alias: str, timeout: float = 2.0) -> bool:
     """True if a server on ``port`` lists ``alias`` at ``GET /v1/models``."""
-    url = f"http://127.0.0.1:{port}/v1/models"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            models = json.load(response).get("data", [])
-    except (OSError, ValueError):
+        return alias in available_models(f"http://127.0.0.1:{port}/v1", timeout=timeout)
+    except openai.OpenAIError:
         return False
-    return any(m.get("id") == alias for m in models if isinstance(m, dict))
 
 
 def _is_ours(info: ServerInfo) -> bool:
