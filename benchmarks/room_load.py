@@ -196,7 +196,7 @@ def summary(results: list[Result], wall: float) -> dict:
 
 
 def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return " ".join(f"{load:.2f}" for load in os.getloadavg())  # as /proc/loadavg shows it
 
 
 def free_port() -> int:
