@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from utils import local_model
+from utils.llama_api import LlamaAPI
 from utils.local_server import engine_file, serving_threads, temporary_server
 
 QUESTIONS = [
@@ -88,9 +89,9 @@ def greedy(base: str, question: str) -> tuple[list[int], list[int], np.ndarray]:
     response = chat(base, question, 30, logprobs=True, top_logprobs=1, repeat_penalty=1.0)
     content = response["choices"][0]["logprobs"]["content"]
     messages = [{"role": "user", "content": question}]
-    prompt = post(base, "/apply-template", {"messages": messages})["prompt"]
-    ids = post(base, "/tokenize", {"content": prompt, "parse_special": True, "add_special": True})
-    return ids["tokens"], [t["id"] for t in content], np.array([t["logprob"] for t in content])
+    server = LlamaAPI(base, timeout=600)
+    ids = server.tokenize(server.apply_template(messages), special=True, add_special=True)
+    return ids, [t["id"] for t in content], np.array([t["logprob"] for t in content])
 
 
 def numpy_logprobs(path: Path, answers: list) -> list[np.ndarray]:

@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 from utils.local_server import serving_threads
-from utils.rlhf import local_model
+from utils.rlhf import served_model
 from utils.rlhf.forward import ThreadpoolController, forward, logits
 from utils.rlhf.gguf_weights import load_weights
 from utils.rlhf.logprobs import encode
@@ -49,7 +49,7 @@ def greedy_answer(messages: list[dict], max_tokens: int) -> tuple[str, np.ndarra
     """The server's greedy answer, the log-prob of each of its text tokens, its decode rate."""
     body = {"messages": messages, "temperature": 0, "max_tokens": max_tokens, "logprobs": True,
             "top_logprobs": 1, "repeat_penalty": 1.0}  # fmt: skip
-    response = local_model.request("/v1/chat/completions", body)
+    response = served_model.request("/v1/chat/completions", body)
     choice = response["choices"][0]
     tokens = choice["logprobs"]["content"]
     if choice["finish_reason"] == "stop":
@@ -75,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    path = local_model.request("/props")["model_path"]
+    path = served_model.request("/props")["model_path"]
     weights = load_weights(path, np.float16 if args.float16 else None)
     load_seconds = time.perf_counter() - started
 

@@ -39,6 +39,7 @@ import openai
 
 from utils import local_model
 from utils.clients import MAX_RETRIES
+from utils.local_server.process import cpu_seconds, rss_mb
 from utils.room.roster import Learner, RoomFiles, with_learners
 from utils.room.server import LOOPBACK, start_engine, stop_engine
 from utils.room.watch import LogCounter, read_metrics
@@ -194,21 +195,8 @@ def summary(results: list[Result], wall: float) -> dict:
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return math.nan
-
-
 def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return " ".join(f"{load:.2f}" for load in os.getloadavg())  # as /proc/loadavg shows it
 
 
 def free_port() -> int:

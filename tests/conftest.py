@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-
 import pytest
 
 from utils.loopback import JSONResponse, LoopbackAPI, Request
@@ -67,21 +64,22 @@ def own_state(monkeypatch, tmp_path):
     """
     from utils import local_server
     from utils.local_model import BUNDLED
-    from utils.rlhf import local_model as served
+    from utils.local_server import process
+    from utils.rlhf import served_model as served
 
     monkeypatch.setenv("COOKBOOK_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("COOKBOOK_LOCAL_MODEL", BUNDLED.alias)  # exported beats a .env
-    before = dict(local_server._children)
-    monkeypatch.setattr(local_server, "_children", dict(before))
+    before = dict(process.children)
+    monkeypatch.setattr(process, "children", dict(before))
     monkeypatch.setattr(served, "_server", {})
     yield tmp_path
     local_server.stop()
     leaked = [
         child
-        for pid, child in local_server._children.items()
+        for pid, child in process.children.items()
         if pid not in before and child.poll() is None
     ]
     for child in leaked:  # each leads its own process group (start_new_session)
-        os.killpg(child.pid, signal.SIGKILL)
+        process.signal_group(child.pid, process.KILL)
         child.wait(timeout=10)
     assert not leaked, f"the test left servers running: {[c.pid for c in leaked]}"

@@ -111,6 +111,7 @@ from urllib.parse import urlsplit
 
 import openai
 
+from utils.llama_api import LlamaAPI, LlamaAPIError
 from utils.loopback import Exchange, JSONResponse, LoopbackAPI, Request, sse
 from utils.loopback.batch import LocalBatchAPI
 from utils.model_table import load_models
@@ -451,13 +452,12 @@ class ModelStudioStandIn(LoopbackAPI):
         characters = sum(len(_text(m.get("content"))) for m in body["messages"])
         if characters < 16_000:  # a token covers at least one character: far below 32,768
             return None
-        status, data = self._backend_json("/apply-template", {"messages": body["messages"]})
-        if status != 200:
+        host, port, base = self.backend
+        backend = LlamaAPI(f"http://{host}:{port}{base}", timeout=900)
+        try:
+            return len(backend.tokenize(backend.apply_template(body["messages"]), special=True))
+        except (OSError, ValueError, LlamaAPIError):
             return None
-        status, data = self._backend_json(
-            "/tokenize", {"content": data["prompt"], "parse_special": True}
-        )
-        return len(data.get("tokens", [])) if status == 200 else None
 
     # --- chat completions -----------------------------------------------------------------
 
@@ -532,21 +532,6 @@ class ModelStudioStandIn(LoopbackAPI):
     def _connection(self) -> http.client.HTTPConnection:
         host, port, _ = self.backend
         return http.client.HTTPConnection(host, port, timeout=900)
-
-    def _backend_json(self, path: str, body: dict) -> tuple[int, dict]:
-        host, port, base = self.backend
-        connection = self._connection()
-        try:
-            root = base[: -len("/v1")] if base.endswith("/v1") else base
-            connection.request(
-                "POST", root + path, json.dumps(body), {"content-type": "application/json"}
-            )
-            response = connection.getresponse()
-            return response.status, json.loads(response.read() or b"{}")
-        except (OSError, ValueError):
-            return 503, {}
-        finally:
-            connection.close()
 
     def _open(
         self, forward: dict, connection=None

@@ -22,14 +22,10 @@ def test_copied_files_match_their_checksums():
     ("loader", "rows"),
     [
         (datasets.load_humaneval, 164),
-        (datasets.load_mbpp, 427),
         (datasets.load_gsm8k, 1319),
         (datasets.load_mmlu_pro, 140),
         (datasets.load_arena_hard_questions, 500),
         (datasets.load_arena_hard_baseline, 500),
-        (datasets.load_mt_bench_questions, 80),
-        (datasets.load_mt_bench_references, 30),
-        (datasets.load_mt_bench_judge_prompts, 8),
         (datasets.load_hh_rlhf, 2312),
         (datasets.load_mmlu_dev, 285),
     ],
@@ -71,12 +67,6 @@ def test_arena_hard_baseline_answers_every_question():
     baseline = datasets.load_arena_hard_baseline()
     assert {q["uid"] for q in questions} == set(baseline)
     assert all(isinstance(text, str) and text for text in baseline.values())
-
-
-def test_mt_bench_shapes():
-    assert all(len(q["turns"]) == 2 for q in datasets.load_mt_bench_questions())
-    assert "pair-v2" in datasets.load_mt_bench_judge_prompts()
-    assert all(len(turns) == 2 for turns in datasets.load_mt_bench_references().values())
 
 
 def test_hh_transcripts_split_into_messages():

@@ -15,13 +15,15 @@ from utils.evals import (
     judge_messages,
     judge_pair,
     judge_pairs,
-    mt_bench_pair_prompt,
     parse_verdict,
     position_bias,
     swap_verdict,
 )
-from utils.evals.judge import battles_from_verdicts, verdicts_from_battles
-from utils.evals.reported import load_arena_hard_battles
+from utils.evals.arena_hard import (
+    battles_from_verdicts,
+    load_arena_hard_battles,
+    verdicts_from_battles,
+)
 from utils.loopback.scripted import completion, scripted_servers
 
 REPLIES = [
@@ -33,7 +35,7 @@ REPLIES = [
     ("The answer is [A>>B]", None),  # single brackets: not the asked-for format
     ("[[A>>B]] much better\n[[A>B]] slightly\n[[A=B]] tie\n[[B>A]]\n[[B>>A]]", None),  # the list
     ("Assistant A is clearly better.", None),  # a view, but no label: not guessed
-    ("[[A]]", None),  # an MT-Bench label is not an Arena-Hard one
+    ("[[A]]", None),  # not one of the five labels
     ("", None),
     (None, None),
 ]
@@ -49,13 +51,6 @@ def scripted_api():
 @pytest.mark.parametrize("text, expected", REPLIES)
 def test_parse_verdict(text, expected):
     assert parse_verdict(text) == expected
-
-
-def test_mt_bench_labels_map_to_verdicts():
-    prompt = mt_bench_pair_prompt()
-    assert [parse_verdict(f"[[{x}]]", prompt) for x in "ABC"] == ["A>B", "B>A", "A=B"]
-    assert parse_verdict("[[A>B]]", prompt) is None
-    assert "{answer_a}" in prompt.template and "[[C]]" in prompt.system
 
 
 def test_swap_undoes_itself_and_rejects_non_verdicts():

@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from utils.evals import bootstrap_bradley_terry, bradley_terry, simulate_battles, win_probability
-from utils.evals.ranking import arena_hard_scores
-from utils.evals.reported import load_arena_hard_battles
+from utils.evals.arena_hard import arena_hard_scores, load_arena_hard_battles
 
 TRUTH = {"alpha": 1200.0, "beta": 1100.0, "gamma": 1000.0, "delta": 900.0, "epsilon": 800.0}
 

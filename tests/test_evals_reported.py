@@ -12,12 +12,14 @@ from utils.datasets import (  # noqa: E402
     load_arena_hard_questions,
     load_reported_benchmarks,
 )
-from utils.evals.reported import (  # noqa: E402
+from utils.evals.arena_hard import (  # noqa: E402
     ARENA_HARD_BASELINE,
-    grouped_bars,
     load_arena_hard_answers,
     load_arena_hard_battles,
     load_arena_hard_leaderboard,
+)
+from utils.evals.reported import (  # noqa: E402
+    grouped_bars,
     source_disagreements,
     source_kind,
 )

@@ -10,9 +10,12 @@ import pytest
 
 from utils import livebench
 from utils.evals import cohen_kappa, combine_verdicts, parse_verdict
-from utils.evals.judge import battles_from_verdicts, verdicts_from_battles
-from utils.evals.ranking import arena_hard_scores
-from utils.evals.reported import load_arena_hard_battles
+from utils.evals.arena_hard import (
+    arena_hard_scores,
+    battles_from_verdicts,
+    load_arena_hard_battles,
+    verdicts_from_battles,
+)
 from utils.exercises import nb05, nb07, nb08
 
 

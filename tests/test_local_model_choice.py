@@ -8,7 +8,7 @@ import pytest
 
 from utils import local_model, local_server, settings
 from utils.local_model import BUNDLED, DOWNLOADABLE
-from utils.rlhf import local_model as served
+from utils.rlhf import served_model as served
 
 
 @pytest.fixture

@@ -1,17 +1,19 @@
 """The bundled server, started, reused and stopped for real."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from utils import local_model, local_server
 from utils.local_model import LocalModel, LocalModelError
-from utils.local_server import LocalServerError, ServerInfo
+from utils.local_server import LocalServerError, ServerInfo, process
 from utils.paths import cache_dir
 
 
@@ -229,13 +231,13 @@ def test_an_interrupted_start_leaves_no_server_behind(own_state, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt  # Ctrl-C while waiting for the server to answer
 
-    monkeypatch.setattr(local_server.subprocess, "Popen", recording_popen)
+    monkeypatch.setattr(subprocess, "Popen", recording_popen)
     monkeypatch.setattr(local_server, "_answers", interrupted)
     with pytest.raises(KeyboardInterrupt):
         local_server.start()
     assert len(launched) == 1 and local_server.SERVE_MODULE in launched[0].args
     assert launched[0].poll() is not None  # stopped and reaped, not orphaned
-    assert launched[0].pid not in local_server._children
+    assert launched[0].pid not in process.children
     assert local_server._recorded() is None
 
 
@@ -278,8 +280,8 @@ def test_threads_leave_a_core_free_on_a_busy_machine(monkeypatch):
 
 
 def test_command_line_waits_out_a_process_still_in_exec(monkeypatch):
-    """/proc/PID/cmdline reads empty for a moment after fork/exec; that is not 'not ours'."""
-    reads = iter([b"", b"", b"python\0-m\0utils.local_server.serve\0"])
-    monkeypatch.setattr(Path, "read_bytes", lambda self: next(reads))
-    monkeypatch.setattr(local_server, "_is_zombie", lambda pid: False)
-    assert local_server._command_line(12345) == ["python", "-m", "utils.local_server.serve"]
+    """A command line reads empty for a moment after fork/exec; that is not 'not ours'."""
+    reads = iter([[], [], ["python", "-m", "utils.local_server.serve"]])
+    monkeypatch.setattr(psutil.Process, "cmdline", lambda self: next(reads))
+    monkeypatch.setattr(process, "is_zombie", lambda pid: False)
+    assert process.command_line(os.getpid()) == ["python", "-m", "utils.local_server.serve"]

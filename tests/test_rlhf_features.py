@@ -12,8 +12,8 @@ from utils.rlhf import (
     embed,
     embed_conversations,
     load_mild_hh_pairs,
-    local_model,
     next_token_logprobs,
+    served_model,
 )
 from utils.rlhf.forward import forward, logits
 from utils.rlhf.preferences import MILD_HH_INDICES, preference_pair
@@ -30,12 +30,12 @@ def test_features_are_the_final_tokens_hidden_state():
     assert features.shape == (3, 576)
     # read alone or beside others (one pass, see embed): the same features, to float32 rounding
     assert np.allclose(embed(texts[:1])[0], features[0], atol=2e-4)
-    ids = local_model.tokenize(texts[2], special=True)
-    assert np.allclose(features[2], forward(local_model.weights(), ids)[-1], atol=2e-4)
+    ids = served_model.tokenize(texts[2], special=True)
+    assert np.allclose(features[2], forward(served_model.weights(), ids)[-1], atol=2e-4)
     # the state the reward head reads is the one the model predicts the next token from
     prompt = "Name a colour."
     state = embed([chat_prompt(prompt)])[0].astype(np.float32)
-    predicted = log_softmax(logits(local_model.weights(), state[None]))[0]
+    predicted = log_softmax(logits(served_model.weights(), state[None]))[0]
     assert np.allclose(predicted, next_token_logprobs(prompt, "Blue")[0], atol=1e-5)
 
 
@@ -60,7 +60,7 @@ def test_conversation_text_and_features():
     assert text.endswith(
         "<|im_start|>user\nBye<|im_end|>\n<|im_start|>assistant\nSee you<|im_end|>"
     )
-    assert local_model.tokenize(text, special=True)[-1] == 2  # <|im_end|> as one token
+    assert served_model.tokenize(text, special=True)[-1] == 2  # <|im_end|> as one token
     assert embed_conversations(["Hi", "Hi"], ["Hello", "Go away"]).shape == (2, 576)
     with pytest.raises(ValueError, match="2 prompts but 1"):
         embed_conversations(["Hi", "Hi"], ["Hello"])

@@ -22,7 +22,7 @@ from gguf.quants import dequantize
 
 from utils import local_server
 from utils.local_model import LocalModel, bundled_path
-from utils.rlhf import local_model
+from utils.rlhf import served_model
 from utils.rlhf.forward import MAX_TOKENS, blas_threads, forward, logits, rope
 from utils.rlhf.gguf_weights import ModelConfig, load_weights
 from utils.rlhf.toy_policy import log_softmax
@@ -70,9 +70,9 @@ def numpy_logprobs(weights, prompt_ids, answer_ids):
 )
 def test_agrees_with_the_servers_logprobs(question):
     prompt_ids, answer_ids, server = greedy_answer(
-        local_model.request, [{"role": "user", "content": question}]
+        served_model.request, [{"role": "user", "content": question}]
     )
-    rows = numpy_logprobs(local_model.weights(), prompt_ids, answer_ids)
+    rows = numpy_logprobs(served_model.weights(), prompt_ids, answer_ids)
     ours = rows[np.arange(len(answer_ids)), answer_ids]
     assert np.abs(ours - server).max() < TOKEN_TOLERANCE
     assert abs(ours.sum() - server.sum()) < SUM_TOLERANCE * len(answer_ids)
@@ -167,8 +167,8 @@ def test_rope_layouts_are_one_rotation_in_two_orders():
 
 
 def test_shapes_determinism_and_causality():
-    weights = local_model.weights()
-    ids = local_model.tokenize("The cat sat on the mat because it was warm.", special=False)
+    weights = served_model.weights()
+    ids = served_model.tokenize("The cat sat on the mat because it was warm.", special=False)
     hidden = forward(weights, ids)
     assert hidden.shape == (len(ids), 576) and hidden.dtype == np.float32
     assert logits(weights, hidden[-2:]).shape == (2, 49152)
@@ -179,7 +179,7 @@ def test_shapes_determinism_and_causality():
 
 
 def test_bad_token_ids_get_clear_errors():
-    weights = local_model.weights()
+    weights = served_model.weights()
     with pytest.raises(ValueError, match="Shorten"):
         forward(weights, [1] * (MAX_TOKENS + 1))
     with pytest.raises(ValueError, match="non-empty"):

@@ -6,10 +6,10 @@ import pytest
 from utils import get_client
 from utils.rlhf import (
     chat_prompt,
-    local_model,
     next_token_logprobs,
     response_tokens,
     sequence_logprob,
+    served_model,
     token_logprobs,
 )
 from utils.rlhf.logprobs import encode
@@ -63,7 +63,7 @@ def test_prompt_is_built_as_the_server_builds_it(local_settings):
     response = get_client(local_settings).chat.completions.create(
         model=local_settings.model, messages=messages, max_tokens=1, temperature=0
     )
-    ours = local_model.tokenize(chat_prompt(messages), special=True)
+    ours = served_model.tokenize(chat_prompt(messages), special=True)
     assert response.usage.prompt_tokens == len(ours)
     assert chat_prompt(messages).endswith(
         "<|im_start|>user\nWhat is 2 + 3?<|im_end|>\n<|im_start|>assistant\n"

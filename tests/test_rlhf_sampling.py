@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from utils.rlhf import local_model, next_token_logprobs, sample_response
+from utils.rlhf import next_token_logprobs, sample_response, served_model
 from utils.rlhf.sampling import NO_RESHAPING
 
 
@@ -24,7 +24,7 @@ def test_first_tokens_follow_the_numpy_forward_pass():
     first = np.exp(next_token_logprobs(prompt, "x")[0])  # the distribution before any answer token
     top = int(np.argmax(first))
     draws = [sample_response(prompt, max_tokens=1, seed=s) for s in range(120)]
-    hits = sum(bool(d) and local_model.tokenize(d, special=False)[:1] == [top] for d in draws)
+    hits = sum(bool(d) and served_model.tokenize(d, special=False)[:1] == [top] for d in draws)
     p = float(first[top])
     assert 0.05 < p < 0.95  # a real test: the top token is neither certain nor rare
     assert abs(hits / len(draws) - p) < 4 * np.sqrt(p * (1 - p) / len(draws)) + 0.02

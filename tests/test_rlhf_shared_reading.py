@@ -7,7 +7,7 @@ share work, they never change a hidden state (beyond float32 rounding).
 import numpy as np
 import pytest
 
-from utils.rlhf import embed, embed_conversations, embed_pairs, local_model
+from utils.rlhf import embed, embed_conversations, embed_pairs, served_model
 from utils.rlhf import embeddings as embeddings_module
 from utils.rlhf.embeddings import shared_start
 from utils.rlhf.forward import KVCache, causal, forward
@@ -16,7 +16,7 @@ ATOL = 2e-4  # float32 rounding of products in another order (hidden states reac
 
 
 def ids_of(text):
-    return local_model.tokenize(text, special=True)
+    return served_model.tokenize(text, special=True)
 
 
 def test_causal_mask_lets_a_token_see_the_cache_and_itself():
@@ -28,7 +28,7 @@ def test_causal_mask_lets_a_token_see_the_cache_and_itself():
 
 
 def test_a_cache_continues_a_text_exactly():
-    weights = local_model.weights()
+    weights = served_model.weights()
     ids = ids_of("Grace Hopper wrote the first compiler, and she kept a nanosecond of wire.")
     whole = forward(weights, ids)
     cache = KVCache()
@@ -43,7 +43,7 @@ def test_a_cache_continues_a_text_exactly():
 
 
 def test_positions_and_sees_read_two_texts_side_by_side():
-    weights = local_model.weights()
+    weights = served_model.weights()
     a, b = ids_of("Tea is a drink."), ids_of("Coffee keeps me awake.")
     sees = np.zeros((len(a) + len(b),) * 2, dtype=bool)
     sees[: len(a), : len(a)] = np.tri(len(a), dtype=bool)
@@ -62,7 +62,7 @@ def test_shared_start():
 @pytest.mark.parametrize("pass_tokens", [1, 24, 256])
 def test_packed_features_equal_reading_each_text_alone(monkeypatch, pass_tokens):
     monkeypatch.setattr(embeddings_module, "PASS_TOKENS", pass_tokens)
-    weights = local_model.weights()
+    weights = served_model.weights()
     texts = [
         "<|im_start|>user\nHow do I boil an egg?<|im_end|>\n<|im_start|>assistant\nIn water.<|im_end|>",
         "<|im_start|>user\nHow do I boil an egg?<|im_end|>\n<|im_start|>assistant\nSlowly.<|im_end|>",

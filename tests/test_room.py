@@ -27,6 +27,8 @@ import openai
 import pytest
 
 from benchmarks.room_load import room_run
+from utils.llama_api import parse_metrics
+from utils.local_server import process
 from utils.room import roster, server, watch
 from utils.room.roster import Learner, RoomFiles, RosterError
 
@@ -167,14 +169,14 @@ llamacpp:requests_deferred 2
 
 
 def test_parse_metrics():
-    values = watch.parse_metrics(METRICS)
+    values = parse_metrics(METRICS)
     assert values["llamacpp:tokens_predicted_total"] == 1200
     assert values["llamacpp:requests_deferred"] == 2 and len(values) == 4
 
 
 def test_view_line_shows_load_rates_and_errors():
     before = watch.Snapshot(10.0, {"llamacpp:tokens_predicted_total": 200, "llamacpp:prompt_tokens_total": 100}, {})
-    now = watch.Snapshot(12.0, watch.parse_metrics(METRICS), {"rejected key (401)": 2})
+    now = watch.Snapshot(12.0, parse_metrics(METRICS), {"rejected key (401)": 2})
     line = watch.view_line(before, now, slots=8)
     assert "in flight 3/8" in line and "queued 2" in line
     assert "500 tokens/s out, 100 tokens/s prompt" in line  # (1200-200)/2 s, (300-100)/2 s
@@ -312,7 +314,7 @@ def test_room_prints_no_key_by_default_and_listens_on_loopback_only(room):
     assert _settings(room.output) == {} and str(room.files.learners_csv) in printed
     assert not any("WARNING" in line for line in room.output)
     assert room.info["host"] == "127.0.0.1"
-    command = Path(f"/proc/{room.info['engine_pid']}/cmdline").read_bytes().decode().split("\0")
+    command = process.command_line(room.info["engine_pid"])
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert not any(key in " ".join(command) for key in csv_keys.values())  # keys: file only
     assert mode(room.files.learners_csv) == 0o600 and mode(room.files.engine_keys) == 0o600
@@ -468,9 +470,9 @@ def test_ctrl_c_stops_the_room_and_its_engine(own_room):
     assert not (room.folder / "room.json").exists() and not room.files.engine_keys.exists()
     assert room.files.learners_csv.exists()  # the handout survives for the next start
     deadline = time.monotonic() + 30  # a loaded machine may take a moment to reap it
-    while Path(f"/proc/{engine}").exists() and time.monotonic() < deadline:
+    while process.command_line(engine) is not None and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not Path(f"/proc/{engine}").exists()
+    assert process.command_line(engine) is None
 
 
 def test_ctrl_c_stops_a_room_started_with_sigint_ignored(tmp_path):
@@ -566,7 +568,7 @@ def test_a_room_over_tls_serves_https_and_keeps_its_engine_on_loopback(tmp_path,
             urllib.request.urlopen(f"https://127.0.0.1:{port}/health", timeout=30)  # not trusted
         with pytest.raises((urllib.error.URLError, ConnectionError, http.client.HTTPException)):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=30)  # no plain HTTP
-        command = Path(f"/proc/{info['engine_pid']}/cmdline").read_bytes().decode().split("\0")
+        command = process.command_line(info["engine_pid"])
         assert command[command.index("--host") + 1] == "127.0.0.1"  # behind the TLS front only
         assert command[command.index("--port") + 1] != str(port)
         assert room.stop() == 0

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from utils.datasets import load_humaneval, load_mbpp
+from utils.datasets import load_humaneval
 from utils.evals import (
     Limits,
     check_solution,
     describe_sandbox,
     humaneval_program,
-    mbpp_program,
     run_code,
     sandbox_features,
     sandbox_landlock,
@@ -26,6 +25,7 @@ from utils.evals import (
 )
 from utils.evals.sandbox import CHILD, STATUSES, _interpreter, _Run, _verdict
 from utils.evals.sandbox_child import SETUP_FAILED
+from utils.local_server import process
 from utils.settings import world_readable_dotenv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,21 +79,8 @@ class _Listeners:
 def _live_processes_of(uid: int, patience: float = 5.0) -> list[int]:
     """Pids of live processes of ``uid``, after giving killed ones ``patience`` seconds to die."""
     deadline = time.monotonic() + patience
-    while (pids := _processes_of(uid)) and time.monotonic() < deadline:
+    while (pids := process.live_pids(uid)) and time.monotonic() < deadline:
         time.sleep(0.05)  # a process with SIGKILL pending can take a moment to exit
-    return pids
-
-
-def _processes_of(uid: int) -> list[int]:
-    """Pids of processes (zombies excluded) whose real uid is ``uid``."""
-    pids = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines())
-        except (OSError, ValueError):
-            continue
-        if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
-            pids.append(int(status.parent.name))
     return pids
 
 
@@ -139,19 +126,6 @@ def test_humaneval_program_layout(problems):
     assert program.rstrip().endswith("check(add)")
     with pytest.raises(KeyError, match="entry_point"):
         humaneval_program({"prompt": "", "test": ""}, "")
-
-
-def test_mbpp_reference_code_passes_and_wrong_code_fails():
-    mbpp = load_mbpp()
-    for problem in mbpp[:5] + [p for p in mbpp if p["test_imports"]][:2]:
-        result = run_code(mbpp_program(problem, problem["code"]))
-        assert result.passed, (problem["task_id"], result.reason)
-    problem = mbpp[0]
-    assert run_code(mbpp_program(problem, "def similar_elements(a, b):\n    return ()")).status == (
-        "failed"
-    )
-    with pytest.raises(KeyError, match="test_list"):
-        mbpp_program({"prompt": "x"}, "")
 
 
 @pytest.mark.parametrize("number", [15, 34, 40, 64])  # SIGTERM, the real-time range's ends and middle

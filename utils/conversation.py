@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import math
-import urllib.request
 from collections.abc import Callable
 
 import openai
 import pandas as pd
 
+from utils.llama_api import LlamaAPI
 from utils.local_model import MAX_CONTEXT
 from utils.qwen_tokenizer import qwen_available, qwen_encode
 from utils.settings import Settings
@@ -51,24 +51,13 @@ class ServerTokenCounter:
     source = "the server's tokenizer"
 
     def __init__(self, base_url: str, timeout: float = 120.0) -> None:
-        self.root = base_url.rstrip("/").removesuffix("/v1")  # /tokenize lives beside /v1
-        self.timeout = timeout
-        self._cache: dict[str, int] = {}
-
-    def _post(self, path: str, body: dict) -> dict:
-        request = urllib.request.Request(
-            f"{self.root}{path}",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            return json.load(response)
+        self.server = LlamaAPI(base_url, timeout=timeout)
+        self._cache: dict[str, int] = {}  # text → tokens; a request's messages, as JSON → tokens
 
     def count_text(self, text: str) -> int:
         """Tokens in ``text`` (special tokens such as <|im_start|> count as one)."""
         if text not in self._cache:
-            tokens = self._post("/tokenize", {"content": text, "parse_special": True})["tokens"]
-            self._cache[text] = len(tokens)
+            self._cache[text] = len(self.server.tokenize(text, special=True))
         return self._cache[text]
 
     def count_message(self, message: dict) -> int:
@@ -77,8 +66,10 @@ class ServerTokenCounter:
 
     def count(self, messages: list[dict]) -> int:
         """Prompt tokens a request with ``messages`` uses, exactly as the server builds it."""
-        prompt = self._post("/apply-template", {"messages": messages})["prompt"]
-        return self.count_text(prompt)
+        key = json.dumps(messages, sort_keys=True)  # the same messages are counted once
+        if key not in self._cache:
+            self._cache[key] = self.count_text(self.server.apply_template(messages))
+        return self._cache[key]
 
     def observe(self, messages: list[dict], prompt_tokens: int) -> None:
         """Nothing to learn: the count is exact (``usage`` is there to check it)."""

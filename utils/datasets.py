@@ -29,11 +29,6 @@ def load_humaneval() -> list[dict]:
     return read_jsonl(data_dir() / "humaneval" / "HumanEval.jsonl.gz")
 
 
-def load_mbpp() -> list[dict]:
-    """MBPP (sanitized), 427 problems: ``task_id, prompt, code, test_imports, test_list``."""
-    return json.loads((data_dir() / "mbpp" / "sanitized-mbpp.json").read_text(encoding="utf-8"))
-
-
 _GSM8K_FINAL = re.compile(r"####\s*(-?[\d,]*\.?\d+)\s*$")
 
 
@@ -85,22 +80,6 @@ def load_arena_hard_baseline() -> dict[str, str]:
 def _assistant_text(messages: list[dict]) -> str:
     content = next(m["content"] for m in messages if m["role"] == "assistant")
     return content["answer"] if isinstance(content, dict) else content
-
-
-def load_mt_bench_questions() -> list[dict]:
-    """MT-Bench's 80 two-turn questions: ``question_id, category, turns``."""
-    return read_jsonl(data_dir() / "mt_bench" / "question.jsonl")
-
-
-def load_mt_bench_references() -> dict[int, list[str]]:
-    """GPT-4 reference answers (both turns) for the 30 MT-Bench questions that have one."""
-    rows = read_jsonl(data_dir() / "mt_bench" / "reference_answer_gpt-4.jsonl")
-    return {row["question_id"]: row["choices"][0]["turns"] for row in rows}
-
-
-def load_mt_bench_judge_prompts() -> dict[str, dict]:
-    """MT-Bench's 8 judge prompts by name (``pair-v2``, ``single-v1``, ...)."""
-    return {row["name"]: row for row in read_jsonl(data_dir() / "mt_bench" / "judge_prompts.jsonl")}
 
 
 def load_hh_rlhf() -> list[dict]:

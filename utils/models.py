@@ -19,6 +19,7 @@ import pandas as pd
 from utils.clients import get_client
 from utils.errors import explain
 from utils.model_table import load_models, model_info
+from utils.served_models import listed_models
 from utils.settings import DEFAULT_QWEN_MODEL, ConfigError, Settings, load_settings
 
 REFERENCE_MODEL = DEFAULT_QWEN_MODEL  # the model recordings and lessons compare against
@@ -90,7 +91,7 @@ def endpoint_models(settings: Settings) -> list[str]:
     """Ids the endpoint lists through the SDK's ``client.models.list()`` (errors are raised)."""
     client = get_client(settings, max_retries=1, timeout=15.0)
     try:
-        return sorted(model.id for model in client.models.list() if model.id)
+        return listed_models(client)
     finally:
         client.close()
 

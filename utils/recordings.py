@@ -65,11 +65,19 @@ def recorded_dir() -> Path:
     return data_dir() / "recorded"
 
 
-def request_key(request: Mapping[str, Any]) -> str:
-    """SHA-256 of the request as canonical JSON, without the keys that only shape delivery."""
-    asked = {k: v for k, v in request.items() if k not in UNKEYED}
-    if "max_completion_tokens" in asked:  # the cap's new name keys like the old (utils.clients)
-        asked["max_tokens"] = asked.pop("max_completion_tokens")
+def request_key(request: Mapping[str, Any], base_url: str | None = None) -> str:
+    """SHA-256 of a request as canonical JSON: the one key for a stored answer.
+
+    A recording's key (no ``base_url``) leaves out the keys that only shape delivery, so a
+    streamed and a plain request share one answer; the evaluation cache's key
+    (``utils.evals.runner``) is the full request together with its endpoint.
+    """
+    if base_url is not None:
+        asked: Mapping[str, Any] = {"base_url": str(base_url).rstrip("/"), "request": request}
+    else:
+        asked = {k: v for k, v in request.items() if k not in UNKEYED}
+        if "max_completion_tokens" in asked:  # the cap's new name keys like the old (utils.clients)
+            asked["max_tokens"] = asked.pop("max_completion_tokens")
     canonical = json.dumps(asked, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -16,6 +16,11 @@ def available_models(base_url: str, api_key: str = "", timeout: float = 5.0) -> 
         base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0
     )
     try:
-        return sorted(model.id for model in client.models.list() if model.id)
+        return listed_models(client)
     finally:
         client.close()
+
+
+def listed_models(client: openai.OpenAI) -> list[str]:
+    """Model ids ``client.models.list()`` returns, sorted (errors are raised as they came)."""
+    return sorted(model.id for model in client.models.list() if model.id)

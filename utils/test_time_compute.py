@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations
 
-from utils.rlhf import local_model
+from utils.rlhf import served_model
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def _sample(messages: list[dict], max_tokens: int, temperature: float, seed: int
         "temperature": temperature,
         "seed": seed,
     }
-    answer = local_model.request("/v1/chat/completions", body)
+    answer = served_model.request("/v1/chat/completions", body)
     usage = answer.get("usage") or {}
     return Sample(
         answer["choices"][0]["message"]["content"] or "",

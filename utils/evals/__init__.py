@@ -6,6 +6,14 @@ evaluation runner with its rate limits, Batch-API files and the statistics helpe
 lives in a small submodule and is re-exported here.
 """
 
+from utils.evals.arena_hard import (  # noqa: F401 (re-exported)
+    ARENA_HARD_STYLE,
+    VERDICTS,
+    JudgePrompt,
+    arena_hard_scores,
+    battles_from_verdicts,
+    verdicts_from_battles,
+)
 from utils.evals.batch import (  # noqa: F401 (re-exported)
     batch_model,
     read_batch_output,
@@ -18,18 +26,13 @@ from utils.evals.code_answers import (  # noqa: F401 (re-exported)
 from utils.evals.code_programs import (  # noqa: F401 (re-exported)
     check_solution,
     humaneval_program,
-    mbpp_program,
 )
 from utils.evals.judge import (  # noqa: F401 (re-exported)
-    ARENA_HARD_STYLE,
-    VERDICTS,
-    JudgePrompt,
     PairJudgement,
     combine_verdicts,
     judge_messages,
     judge_pair,
     judge_pairs,
-    mt_bench_pair_prompt,
     parse_verdict,
     position_bias,
     swap_verdict,

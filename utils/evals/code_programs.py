@@ -1,8 +1,7 @@
 """The programs code benchmarks run, and grading a HumanEval completion in the sandbox.
 
-HumanEval runs prompt + completion + its ``test`` + ``check(entry_point)``; MBPP runs its
-``test_imports``, the code, then each ``assert`` of ``test_list``. ``code_answers.py`` turns a
-chat answer into the completion; the sandbox (``sandbox.py``) runs the program.
+HumanEval runs prompt + completion + its ``test`` + ``check(entry_point)``. ``code_answers.py``
+turns a chat answer into the completion; the sandbox (``sandbox.py``) runs the program.
 """
 
 from __future__ import annotations
@@ -20,15 +19,6 @@ def humaneval_program(problem: dict, completion: str) -> str:
     return (
         f"{problem['prompt']}{completion}\n\n{problem['test']}\n\ncheck({problem['entry_point']})\n"
     )
-
-
-def mbpp_program(problem: dict, code: str) -> str:
-    """The program MBPP runs: the test imports, the code, then each ``assert`` of ``test_list``."""
-    missing = [key for key in ("test_imports", "test_list") if key not in problem]
-    if missing:
-        raise KeyError(f"an MBPP problem needs 'test_imports' and 'test_list'; missing {missing}")
-    lines = [*problem["test_imports"], code, "", *problem["test_list"]]
-    return "\n".join(lines) + "\n"
 
 
 def check_solution(problem: dict, completion: str, timeout: float = 10.0) -> RunResult:

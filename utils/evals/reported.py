@@ -1,5 +1,4 @@
-"""Reading published results: where each number came from, charts that show gaps, and
-Arena-Hard's published battles, answers and leaderboard (``data/arena_hard/``).
+"""Reading published results: where each number came from, and charts that show gaps.
 
 Works on ``utils.datasets.load_reported_benchmarks()`` frames (``model, benchmark, score,
 source``). A blank score means no source transcribed it; it stays blank and is drawn as
@@ -11,50 +10,6 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.patches import Patch
-
-from utils.datasets import read_jsonl
-from utils.paths import data_dir
-
-ARENA_HARD_BASELINE = "gpt-4-0314"  # Arena-Hard v0.1's baseline: every published score is vs it
-
-
-def load_arena_hard_battles() -> pd.DataFrame:
-    """1,348 real Arena-Hard battles against claude-3-haiku-20240307, in upstream's row order.
-
-    Columns ``question_id, model_a, model_b, winner``; see ``data/README.md`` for what they
-    are (and are not): two games per question, a strong verdict repeated three times.
-    """
-    return pd.DataFrame(read_jsonl(data_dir() / "arena_hard" / "arena_hard_battles.jsonl"))
-
-
-def load_arena_hard_answers(model: str) -> dict[str, str]:
-    """A model's published answers to Arena-Hard v0.1, by question ``uid``.
-
-    ``model`` is ``"gpt-4-0314"`` (the baseline) or ``"gpt-3.5-turbo-0125"``.
-    """
-    path = data_dir() / "arena_hard" / f"arena-hard-v0.1_model_answer_{model}.jsonl"
-    if not path.exists():
-        stored = sorted(
-            p.name.removeprefix("arena-hard-v0.1_model_answer_").removesuffix(".jsonl")
-            for p in path.parent.glob("arena-hard-v0.1_model_answer_*.jsonl")
-        )
-        raise ValueError(f"no stored answers for {model!r}; the course has answers of {stored}")
-    answers = {}
-    for row in read_jsonl(path):
-        reply = next(m["content"] for m in row["messages"] if m["role"] == "assistant")
-        answers[row["uid"]] = reply["answer"] if isinstance(reply, dict) else reply
-    return answers
-
-
-def load_arena_hard_leaderboard() -> pd.DataFrame:
-    """Arena-Hard v0.1's published leaderboard of 2024-07-31 (judge GPT-4-Turbo, baseline
-    gpt-4-0314, 500 questions): ``score`` and its 95% bootstrap interval ``low``–``high`` in %,
-    and the answers' mean length ``avg_tokens``, by model (60 rows).
-    """
-    table = pd.read_csv(data_dir() / "arena_hard" / "arena_hard_leaderboard_20240731.csv")
-    table = table.rename(columns={"rating_q025": "low", "rating_q975": "high"})
-    return table.set_index("model")[["score", "low", "high", "avg_tokens"]]
-
 
 MAKERS = {
     "Qwen": "Qwen",

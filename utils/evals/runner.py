@@ -26,7 +26,6 @@ so it must never be scored as right or wrong.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import sqlite3
 import time
@@ -45,6 +44,7 @@ from utils.evals.rate_limits import (
     retry_after_seconds,
 )
 from utils.progress import Progress
+from utils.recordings import request_key
 
 # Options of the SDK call, not of the request: they must not reach the cache or a batch file.
 CLIENT_OPTIONS = {"extra_headers", "extra_query", "extra_body", "timeout"}
@@ -71,13 +71,6 @@ class Outcome:
     def evaluated(self) -> bool:
         """True when there is an answer to score; failed and rate-limited requests have none."""
         return self.error is None
-
-
-def request_key(request: dict, base_url: str) -> str:
-    """SHA-256 of the full request and the endpoint: equal only for identical calls."""
-    payload = {"base_url": str(base_url).rstrip("/"), "request": request}
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class ResponseCache:

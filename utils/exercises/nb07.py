@@ -13,14 +13,13 @@ import pandas as pd
 
 from utils import misguided_attention
 from utils.datasets import load_gsm8k
-from utils.evals.judge import (
+from utils.evals.arena_hard import (
+    arena_hard_scores,
     battles_from_verdicts,
-    combine_verdicts,
-    parse_verdict,
+    load_arena_hard_battles,
     verdicts_from_battles,
 )
-from utils.evals.ranking import arena_hard_scores
-from utils.evals.reported import load_arena_hard_battles
+from utils.evals.judge import combine_verdicts, parse_verdict
 from utils.evals.stats import cohen_kappa
 from utils.exercises import Check, check_cases, guarded, hint_printer, not_yet, solved
 

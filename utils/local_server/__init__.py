@@ -18,28 +18,25 @@ import contextlib
 import importlib.util
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import openai
+
 from utils import local_model
 from utils.local_model import INSTALL_HINT, LocalModel, LocalModelError
-from utils.local_server import engine_file
+from utils.local_server import engine_file, process
+from utils.local_server.process import SERVE_MODULE
 from utils.local_server.serve import EXIT_PORT_BUSY
 from utils.paths import cache_dir, server_log_path
+from utils.served_models import available_models
 
 PARALLEL = 4  # request slots: 4 concurrent requests ran ×1.5–1.9 faster in aggregate than 1
 DEFAULT_PORT = 8765
 PORTS_TO_TRY = 20  # DEFAULT_PORT, DEFAULT_PORT + 1, ... when a port is busy
-SERVE_MODULE = "utils.local_server.serve"
-
-_children: dict[int, subprocess.Popen] = {}  # servers this process started, to reap them
 
 
 class LocalServerError(LocalModelError):
@@ -99,43 +96,9 @@ def server_command(model: Path, alias: str, port: int, context: int) -> list[str
 
 def _answers(port: int, alias: str, timeout: float = 2.0) -> bool:
     """True if a server on ``port`` lists ``alias`` at ``GET /v1/models``."""
-    url = f"http://127.0.0.1:{port}/v1/models"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            models = json.load(response).get("data", [])
-    except (OSError, ValueError):
-        return False
-    return any(m.get("id") == alias for m in models if isinstance(m, dict))
-
-
-def _command_line(pid: int) -> list[str] | None:
-    """The command line of process ``pid``; None if it is gone or cannot be read."""
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-        for _ in range(50):  # empty for a moment while a just-started process finishes exec
-            if raw or _is_zombie(pid):
-                break
-            time.sleep(0.01)
-            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-        return raw.decode(errors="replace").split("\0")[:-1]
-    except FileNotFoundError:
-        if Path("/proc/self").exists():
-            return None  # Linux: no such process
-    except OSError:
-        return None
-    try:  # macOS and other systems without /proc
-        out = subprocess.run(
-            ["ps", "-p", str(pid), "-o", "command="], capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.split() if out.returncode == 0 and out.stdout.strip() else None
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
+        return alias in available_models(f"http://127.0.0.1:{port}/v1", timeout=timeout)
+    except openai.OpenAIError:
         return False
 
 
@@ -145,24 +108,11 @@ def _is_ours(info: ServerInfo) -> bool:
     A pid can be reused (after a reboot, say) by an unrelated process, even a Jupyter kernel
     that leads its own process group: never signal a pid without this check.
     """
-    child = _children.get(info.pid)
-    if child is not None and child.poll() is not None:  # ours, and it has exited (now reaped)
-        return False
-    command = _command_line(info.pid)
-    if command is None and child is not None:
-        command = list(child.args)
-    if not command or _is_zombie(info.pid):
-        return False
-    ports = [value for flag, value in zip(command, command[1:], strict=False) if flag == "--port"]
-    return SERVE_MODULE in command and ports == [str(info.port)]
+    return process.is_engine(info.pid, info.port)
 
 
 def _log_tail(lines: int = 15, path: Path | None = None) -> str:
-    try:
-        text = (path or log_path()).read_text(errors="replace").splitlines()
-    except OSError:
-        return "(no log written)"
-    return "\n".join(text[-lines:]) or "(log is empty)"
+    return process.log_tail(path or log_path(), lines)
 
 
 def _recorded() -> ServerInfo | None:
@@ -232,36 +182,24 @@ def _launch(
     path: Path, model: LocalModel, port: int, log_file: Path, timeout: float
 ) -> ServerInfo | None:
     """Start the server process on ``port`` and wait for it; None if the port was taken."""
-    with open(log_file, "w") as log:
-        process = subprocess.Popen(
-            server_command(path, model.alias, port, model.context_window),
-            stdin=subprocess.DEVNULL,
-            stdout=log,  # never our own pipes: a reader waiting on them would hang
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # outlives the kernel that started it; Ctrl-C won't kill it
-        )
-    _children[process.pid] = process
-    info = ServerInfo(pid=process.pid, port=port, log_path=str(log_file), alias=model.alias)
+    command = server_command(path, model.alias, port, model.context_window)
+    child = process.launch(command, log_file)
+    info = ServerInfo(pid=child.pid, port=port, log_path=str(log_file), alias=model.alias)
     try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                _children.pop(process.pid, None)
-                if process.returncode == EXIT_PORT_BUSY:
-                    return None
-                raise LocalServerError(
-                    f"The local model server exited (code {process.returncode}) while starting. "
-                    f"Last lines of {info.log_path}:\n{_log_tail(path=log_file)}"
-                )
-            if _answers(port, model.alias, timeout=1.0):
-                return info
-            time.sleep(0.2)
-    except BaseException:  # Ctrl-C while waiting: leave no orphan server behind
-        _terminate(info)
-        raise
-    _terminate(info)
+        code = process.wait_until(
+            child, lambda: _answers(port, model.alias, timeout=1.0), timeout, lambda: _terminate(info)
+        )
+    except TimeoutError:
+        raise LocalServerError(
+            f"The local model server did not answer within {timeout:.0f} s. "
+            f"Last lines of {info.log_path}:\n{_log_tail(path=log_file)}"
+        ) from None
+    if code is None:
+        return info
+    if code == EXIT_PORT_BUSY:
+        return None
     raise LocalServerError(
-        f"The local model server did not answer within {timeout:.0f} s. "
+        f"The local model server exited (code {code}) while starting. "
         f"Last lines of {info.log_path}:\n{_log_tail(path=log_file)}"
     )
 
@@ -272,20 +210,9 @@ def _temporary_log_path() -> Path:
     return Path(name)
 
 
-@contextlib.contextmanager
 def _start_lock():
     """Serialise starts across processes, so two kernels never start two servers."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no lock; a rare double start only wastes memory
-        yield
-        return
-    with open(cache_dir() / "local_server.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return process.start_lock(cache_dir() / "local_server.lock")
 
 
 def ensure_running(model: LocalModel | None = None) -> str:
@@ -315,25 +242,12 @@ def ensure_running(model: LocalModel | None = None) -> str:
 
 def _signal(info: ServerInfo, number: int) -> None:
     """Send ``number`` to the server's process group (it leads its own), if it is still ours."""
-    if not _is_ours(info):
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        if hasattr(os, "killpg"):
-            os.killpg(info.pid, number)
-        else:  # Windows
-            os.kill(info.pid, number)
+    if _is_ours(info):
+        process.signal_group(info.pid, number)
 
 
 def _terminate(info: ServerInfo, grace: float = 10.0) -> None:
-    _signal(info, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _is_ours(info):
-        time.sleep(0.1)
-    if _is_ours(info):
-        _signal(info, getattr(signal, "SIGKILL", signal.SIGTERM))
-    child = _children.pop(info.pid, None)
-    if child is not None:
-        child.wait(timeout=grace)
+    process.terminate(info.pid, lambda: _is_ours(info), grace)
 
 
 def stop() -> bool:
@@ -366,22 +280,22 @@ def temporary_server(
     try:
         yield info
     finally:
-        if info.pid in _children:
+        if info.pid in process.children:
             _terminate(info)
         Path(info.log_path).unlink(missing_ok=True)
 
 
 def kill(info: ServerInfo) -> None:
     """Kill a server this process started, at once (SIGKILL), as a crash would: answers cut."""
-    child = _children.get(info.pid)
+    child = process.children.get(info.pid)
     if child is None:
         raise LocalServerError(
             "kill() stops only a server this Python process started (for example with "
             "temporary_server()). To stop the shared server, use stop()."
         )
-    _signal(info, getattr(signal, "SIGKILL", signal.SIGTERM))
+    _signal(info, process.KILL)
     child.wait(timeout=10)  # reap it, so it is not left as a zombie
-    _children.pop(info.pid, None)
+    process.children.pop(info.pid, None)
 
 
 def is_alive(info: ServerInfo) -> bool:

@@ -26,7 +26,6 @@ is always served as it is.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -37,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from utils import local_model
+from utils.local_server import process
 from utils.paths import cache_dir
 
 DEFAULT_FORMAT = "Q8_0"
@@ -136,7 +136,7 @@ def prepared(source: Path, fmt: str = DEFAULT_FORMAT, folder: Path | None = None
     path = target_path(source, fmt, folder)
     if is_valid(path, source, fmt):
         return path
-    with _lock(path.with_name(path.name + ".lock")):
+    with process.start_lock(path.with_name(path.name + ".lock")):
         if is_valid(path, source, fmt):  # another process built it while we waited
             return path
         log.info("Preparing %s from %s (once; a few seconds) ...", path.name, source.name)
@@ -201,19 +201,3 @@ def requantise(
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-
-
-@contextlib.contextmanager
-def _lock(path: Path):
-    """An exclusive lock on ``path`` across processes (none on Windows: renames stay atomic)."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

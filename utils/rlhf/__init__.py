@@ -5,7 +5,7 @@ submodules:
 
 - ``forward`` (imported from there): the model's forward pass in numpy (``forward``,
   ``logits``) over the weights ``gguf_weights`` reads from the GGUF file the local server
-  serves; ``local_model`` gives those weights and the server's tokens and chat template.
+  serves; ``served_model`` gives those weights and the server's tokens and chat template.
 - ``logprobs``: ``sequence_logprob``, ``token_logprobs``, ``next_token_logprobs``,
   ``chat_prompt``, ``response_tokens`` — log p(response | prompt) from the local model, in
   this process.

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.rlhf import local_model
+from utils.rlhf import served_model
 from utils.rlhf.forward import KVCache, forward
 from utils.rlhf.logprobs import Prompt, chat_prompt
 
 
 def conversation_text(prompt: Prompt, response: str) -> str:
     """The whole conversation as the model reads it: chat template, response, end-of-turn token."""
-    return chat_prompt(prompt) + response + local_model.end_of_turn()
+    return chat_prompt(prompt) + response + served_model.end_of_turn()
 
 
 PASS_TOKENS = 256  # new tokens per pass: fewer re-read the weights too often, more cost attention
@@ -61,8 +61,8 @@ def embed(texts: list[str]) -> np.ndarray:
     """
     if isinstance(texts, str):
         raise TypeError("embed() takes a list of texts; wrap a single text as [text]")
-    weights = local_model.weights()
-    token_lists = [local_model.tokenize(text, special=True) for text in texts]
+    weights = served_model.weights()
+    token_lists = [served_model.tokenize(text, special=True) for text in texts]
     rows = np.zeros((len(texts), weights.config.n_embd))
     cache, cached = KVCache(), []  # cached: the token ids the cache holds
     for run in _passes(token_lists, sorted(range(len(texts)), key=token_lists.__getitem__)):

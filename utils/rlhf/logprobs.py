@@ -1,7 +1,7 @@
 """log p(response | prompt) from the local model, computed in this process with numpy.
 
 The prompt goes through the model's own chat template and the response is appended as
-plain text, both tokenized by the local server (``utils.rlhf.local_model``); one forward
+plain text, both tokenized by the local server (``utils.rlhf.served_model``); one forward
 pass over prompt + response (``utils.rlhf.forward``) then gives, at every response token,
 the model's distribution over the next token.
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.rlhf import local_model
+from utils.rlhf import served_model
 from utils.rlhf.forward import MAX_TOKENS, forward, logits
 from utils.rlhf.toy_policy import log_softmax
 
@@ -32,13 +32,13 @@ def as_messages(prompt: Prompt) -> list[dict]:
 
 def chat_prompt(prompt: Prompt) -> str:
     """The text the model reads for ``prompt``: its chat template, ending where the answer starts."""
-    return local_model.chat_prompt(as_messages(prompt))
+    return served_model.chat_prompt(as_messages(prompt))
 
 
 def encode(prompt: Prompt, response: str) -> tuple[list[int], list[int]]:
     """Token ids of the templated prompt and of the response, as the server would read them."""
-    prompt_ids = local_model.tokenize(chat_prompt(prompt), special=True)
-    response_ids = local_model.tokenize(response, special=False)
+    prompt_ids = served_model.tokenize(chat_prompt(prompt), special=True)
+    response_ids = served_model.tokenize(response, special=False)
     if not response_ids:
         raise ValueError("response is empty: there is nothing to score")
     if len(prompt_ids) + len(response_ids) > MAX_TOKENS:
@@ -51,11 +51,11 @@ def encode(prompt: Prompt, response: str) -> tuple[list[int], list[int]]:
 
 def response_tokens(response: str) -> list[str]:
     """The response as the model's tokens (text pieces), in the order they are scored."""
-    return local_model.pieces(response)
+    return served_model.pieces(response)
 
 
 def _scores(prompt_ids: list[int], response_ids: list[int]) -> np.ndarray:
-    weights = local_model.weights()
+    weights = served_model.weights()
     # the last token needs no prediction; row t predicts token t + 1, so the rows that
     # predict the response start at the prompt's last token
     hidden = forward(weights, prompt_ids + response_ids[:-1])

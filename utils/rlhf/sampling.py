@@ -14,7 +14,7 @@ draws follow the numpy forward pass's probabilities.
 
 from __future__ import annotations
 
-from utils.rlhf import local_model
+from utils.rlhf import served_model
 from utils.rlhf.logprobs import Prompt, as_messages
 
 NO_RESHAPING = {  # llama.cpp's names; each value switches its step off
@@ -36,4 +36,4 @@ NO_RESHAPING = {  # llama.cpp's names; each value switches its step off
 def sample_response(prompt: Prompt, max_tokens: int = 40, seed: int = 0) -> str:
     """One response drawn from p(· | prompt) exactly as the model defines it (repeatable by ``seed``)."""
     body = {"messages": as_messages(prompt), "max_tokens": max_tokens, "seed": seed, **NO_RESHAPING}
-    return local_model.request("/v1/chat/completions", body)["choices"][0]["message"]["content"]
+    return served_model.request("/v1/chat/completions", body)["choices"][0]["message"]["content"]

@@ -12,7 +12,6 @@ The engine reads its keys once, at start: revoking a key means restarting it, wh
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import json
 import os
@@ -22,19 +21,18 @@ import ssl
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from utils import local_model
+from utils.llama_api import LlamaAPI
 from utils.local_server import engine_file
+from utils.local_server.process import SERVE_MODULE, launch, log_tail, runs, terminate, wait_until
 from utils.local_server.serve import EXIT_PORT_BUSY
 from utils.room.roster import Learner, RoomFiles, RosterError, with_learners
 from utils.room.tls import TLSFront, server_context
 
-SERVE_MODULE = "utils.local_server.serve"
 DEFAULT_PORT = 8800
 DEFAULT_PARALLEL = 8  # request slots; chosen by benchmarks/room_load.py (docs/workshop.md)
 LOOPBACK = "127.0.0.1"
@@ -148,17 +146,6 @@ def engine_command(model: Path, alias: str, host: str, port: int, parallel: int,
     ]  # fmt: skip
 
 
-def health(url: str, timeout: float = 2.0) -> int | None:
-    """The status of ``GET {url}/health`` (public: no key needed); None if unreachable."""
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=timeout) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code  # 503 while the model loads
-    except OSError:
-        return None
-
-
 def start_engine(files: RoomFiles, host: str, port: int, parallel: int,
                  model: local_model.LocalModel, timeout: float = 120.0,
                  connections: int | None = None, threads: int = 0) -> subprocess.Popen:  # fmt: skip
@@ -173,48 +160,29 @@ def start_engine(files: RoomFiles, host: str, port: int, parallel: int,
         engine_file.served_path(model), model.alias, host, port, parallel,
         model.context_window, files.engine_keys, connections, threads,
     )  # fmt: skip
-    with open(files.log, "a") as log:  # one log across restarts: the live view counts errors in it
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches the room, which stops the engine in order
-        )  # fmt: skip
+    # one log across restarts: the live view counts errors in it
+    process = launch(command, files.log, append=True)
     local = f"http://{url_host(LOOPBACK if host in ('0.0.0.0', '::') else host)}:{port}"
-    deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RoomError(_exit_message(process.returncode, port, files.log))
-            if health(local) == 200:
-                return process
-            time.sleep(0.2)
-    except BaseException:
-        stop_engine(process)
-        raise
-    stop_engine(process)
-    raise RoomError(f"The room's engine did not answer within {timeout:.0f} s. See {files.log}.")
+        engine = LlamaAPI(local)
+        code = wait_until(process, lambda: engine.health() == 200, timeout, lambda: stop_engine(process))
+    except TimeoutError:
+        raise RoomError(f"The room's engine did not answer within {timeout:.0f} s. See {files.log}.") from None
+    if code is not None:
+        raise RoomError(_exit_message(code, port, files.log))
+    return process
 
 
 def _exit_message(code: int, port: int, log: Path) -> str:
     if code == EXIT_PORT_BUSY:
         return f"Port {port} is taken. Start the room on another one: --port {port + 1}."
-    try:
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-10:])
-    except OSError:
-        tail = "(no log)"
+    tail = log_tail(log, lines=10)
     return f"The room's engine exited (code {code}) while starting. Last lines of {log}:\n{tail}"
 
 
 def stop_engine(process: subprocess.Popen, grace: float = 5.0) -> None:
     """Stop the engine: SIGTERM, then SIGKILL after ``grace`` seconds. Requests in flight are cut."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+    terminate(process.pid, lambda: process.poll() is None, grace)
 
 
 def read_info(files: RoomFiles) -> RoomInfo | None:
@@ -223,20 +191,7 @@ def read_info(files: RoomFiles) -> RoomInfo | None:
         info = RoomInfo(**json.loads(files.state.read_text()))
     except (OSError, ValueError, TypeError):
         return None
-    proc = Path(f"/proc/{info.room_pid}/cmdline")
-    if Path("/proc/self").exists():  # Linux; elsewhere os.kill alone decides
-        try:
-            if b"utils.room" not in proc.read_bytes():
-                return None  # the pid now belongs to another program
-        except OSError:
-            return None  # gone
-    try:
-        os.kill(info.room_pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return info
+    return info if runs(info.room_pid, "utils.room") else None  # else gone, or the pid reused
 
 
 def _free_port() -> int:
@@ -306,12 +261,12 @@ def run(files: RoomFiles, learners: int, host: str, port: int, parallel: int, th
     if tls:
         say(f"Learners trust a self-signed certificate with  export SSL_CERT_FILE=<a copy of "
             f"{tls[0]}>  before starting Jupyter.")  # fmt: skip
-    say("Live view: python -m utils.room watch    Revoke: python -m utils.room revoke NAME")
     signal.signal(signal.SIGTERM, _raise_interrupt)
     # Ctrl-C stops the room even when it was started with SIGINT ignored (a shell's `&` does
     # that, and Python then never turns SIGINT into KeyboardInterrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
+    try:  # the last line says the room is ready: a Ctrl-C from then on stops it in order
+        say("Live view: python -m utils.room watch    Revoke: python -m utils.room revoke NAME")
         while True:
             time.sleep(poll)
             if engine.poll() is not None:

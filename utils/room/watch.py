@@ -11,11 +11,12 @@ abandoned. None of these says which learner it was.
 from __future__ import annotations
 
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from utils.llama_api import LlamaAPI
 
 # llama.cpp's log lines for each kind of error (its server's own wording)
 REJECTED = "unauthorized: Invalid API Key"  # a 401
@@ -28,25 +29,9 @@ LIMITATION = (
 )
 
 
-def parse_metrics(text: str) -> dict[str, float]:
-    """Prometheus text format → ``{name: value}`` (labels, if any, stay part of the name)."""
-    values = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            try:
-                values[name.strip()] = float(value)
-            except ValueError:
-                continue
-    return values
-
-
 def read_metrics(url: str, api_key: str, timeout: float = 5.0) -> dict[str, float]:
     """The engine's ``/metrics`` (``url`` is its base URL, with or without ``/v1``)."""
-    root = url.rstrip("/").removesuffix("/v1")
-    request = urllib.request.Request(f"{root}/metrics", headers={"Authorization": f"Bearer {api_key}"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return parse_metrics(response.read().decode())
+    return LlamaAPI(url, api_key).metrics(timeout)
 
 
 def error_kind(message: str) -> str:
