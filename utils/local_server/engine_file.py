@@ -41,7 +41,7 @@ from utils.paths import cache_dir
 
 DEFAULT_FORMAT = "Q8_0"
 SHIPPED = "shipped"  # COOKBOOK_LOCAL_FORMAT value that serves the wheel's file as it is
-WRITABLE = ("Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "F16", "BF16")  # what gguf can write in numpy
+WRITABLE = ("Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "F16", "BF16", "IQ4_NL")  # gguf, or .quantise
 RECIPE = 1  # bump when the conversion changes: older files are rebuilt
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,8 @@ def requantise(
     import gguf
     from gguf.quants import dequantize, quantize
 
+    from utils.local_server.quantise import quantize_iq4_nl
+
     if fmt not in WRITABLE:
         raise EngineFileError(f"gguf cannot write {fmt}; choose one of {', '.join(WRITABLE)}")
     target = gguf.GGMLQuantizationType[fmt]
@@ -191,7 +193,8 @@ def requantise(
         if tensor.tensor_type.name in convert and len(tensor.shape) == 2:
             shape = tuple(int(n) for n in reversed(tensor.shape))  # (rows, columns)
             floats = dequantize(tensor.data, tensor.tensor_type).reshape(shape)
-            data = quantize(np.asarray(floats, dtype=np.float32), target)
+            floats = np.asarray(floats, dtype=np.float32)
+            data = quantize_iq4_nl(floats) if fmt == "IQ4_NL" else quantize(floats, target)
             writer.add_tensor(tensor.name, data, raw_dtype=target)
         else:  # the float32 norms and the Q8_0 embedding: as they are
             writer.add_tensor(
