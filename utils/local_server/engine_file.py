@@ -12,19 +12,19 @@ numpy's log-probs (the oracle) on the shipped model's own answers, against the s
 
 =========  ==========================  ===========================
 format     log-prob Δ, nats/token      prompt × the shipped file's
-           (mean / max)                (2 cores, 1 thread, load 8)
+           (mean / max)                (2 cores, 1 thread, load 1-2.5)
 =========  ==========================  ===========================
-Q8_0       0.035 / 0.28                ×1.60
-Q4_0       0.68 / 3.5                  ×1.55
-IQ4_NL     0.45 / 3.4                  ×1.56
-F16        0.001 / 0.009               ×0.96
+Q8_0       0.035 / 0.28                ×1.59
+Q4_0       0.68 / 3.5                  ×1.76
+IQ4_NL     0.45 / 3.4                  ×1.79
+F16        0.001 / 0.009               ×1.08
 =========  ==========================  ===========================
 
 No 4-bit grid holds Q4_1's weights: Q4_0 and IQ4_NL (llama.cpp's non-linear 4-bit format,
-written by ``utils.local_server.quantise``) are symmetric about zero, Q4_1 is not, so every
-weight is re-rounded by a quarter of a step on average. F16 keeps them exactly but reads
-prompts no faster than Q4_1. Q8_0 moves log-probs by about the server's own rounding (its
-log-probs sit 0.043 from numpy's on average) and reads prompts as fast as the 4-bit formats
+written by ``utils.local_server.quantise``) are symmetric about zero, Q4_1 is not, so the
+weights move by about a quarter of a Q4_1 step (root mean square). F16 keeps them exactly but reads
+prompts barely faster than Q4_1. Q8_0 moves log-probs by about the server's own rounding (its
+log-probs sit 0.043 from numpy's on average) and reads prompts nearly as fast as the 4-bit formats
 (issue 22 measured ×1.7 on an idle machine with 2 threads, Q4_0 ×2.1). K-quants (Q4_K ...)
 need rows of 256 numbers; SmolLM2's are 576 long. ``COOKBOOK_LOCAL_FORMAT=Q4_0`` trades
 faithfulness for speed.
