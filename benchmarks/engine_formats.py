@@ -1,12 +1,13 @@
 """Benchmark: the shipped Q4_1 file beside the same weights re-quantised, in one run.
 
-    python benchmarks/engine_formats.py [--formats Q4_0,Q5_0,Q8_0,F16] [--runs 3]
+    python benchmarks/engine_formats.py [--formats IQ4_NL,Q4_0,Q8_0,F16] [--runs 5]
 
 For the shipped file and each format ``gguf`` can write (``utils.local_server.engine_file``),
-a throwaway server is started on that file alone, and this prints:
+a throwaway server is started on that file (all at once, measured in turn), and this prints:
 
 * prompt and decode tokens/s, llama.cpp's own ``timings`` (a ~580-token prompt, its cache
-  off, 128 tokens out), medians of ``--runs``, and each ÷ the shipped file's;
+  off, 128 tokens out), medians of ``--runs`` rounds that visit every server in turn (the
+  order reversed each round), and each ÷ the shipped file's;
 * the log-prob difference from the shipped weights, per token, with the numpy forward pass
   as the oracle: ``weights`` compares numpy on this file with numpy on the shipped file
   (what re-quantising changes), ``served`` compares this server's own log-probs with numpy
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -117,12 +119,14 @@ def stream_ratio(base: str, max_tokens: int = 96) -> float:
     def one(prompt: str) -> int:
         return chat(base, prompt, max_tokens, ignore_eos=True)["usage"]["completion_tokens"]
 
-    started = time.perf_counter()
-    single = one(STREAM_PROMPTS[0]) / (time.perf_counter() - started)
-    started = time.perf_counter()
-    with ThreadPoolExecutor(4) as pool:
-        tokens = sum(pool.map(one, STREAM_PROMPTS))
-    return tokens / (time.perf_counter() - started) / single
+    def rate(streams: int) -> float:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(streams) as pool:
+            tokens = sum(pool.map(one, STREAM_PROMPTS[:streams]))
+        return tokens / (time.perf_counter() - started)
+
+    one_a, four_a, four_b, one_b = rate(1), rate(4), rate(4), rate(1)  # 1-4-4-1: drift cancels
+    return (four_a + four_b) / (one_a + one_b)
 
 
 def runner_ratio(base: str, items: int = 12) -> float:
@@ -148,10 +152,43 @@ def runner_ratio(base: str, items: int = 12) -> float:
     return asyncio.run(both())
 
 
+def measure_speeds(bases: dict, runs: int) -> tuple[dict, int]:
+    """Prompt and decode tokens/s of every server, in rounds that visit all of them in turn.
+
+    The order reverses every round (A B C, C B A, ...), so a load that rises or falls during
+    the run weighs on every file alike: the ×-ratios are side by side, not hours apart.
+    """
+    samples, n = {name: ([], []) for name in bases}, 0
+    for round_ in range(runs):
+        for name in list(bases)[:: 1 if round_ % 2 == 0 else -1]:
+            prompt, decode, n = speeds(bases[name], 1)
+            samples[name][0].append(prompt)
+            samples[name][1].append(decode)
+    medians = {k: (statistics.median(p), statistics.median(d)) for k, (p, d) in samples.items()}
+    return medians, n
+
+
+def log_prob_rows(files: dict, answers: dict) -> dict:
+    """Per file: the log-prob differences, max and mean, from numpy on the shipped weights."""
+    shipped = next(iter(files.values()))
+    reference = answers[next(iter(files))]  # the shipped server's answers: the texts scored
+    oracle, rows = numpy_logprobs(shipped, reference), {}
+    for name, path in files.items():
+        mine = oracle if path == shipped else numpy_logprobs(path, reference)
+        weights = np.concatenate([np.abs(a - b) for a, b in zip(mine, oracle, strict=True)])
+        # the server's log-probs on its own greedy answers, against numpy on the shipped weights
+        own = answers[name]
+        on_own = oracle if own is reference else numpy_logprobs(shipped, own)
+        served = np.concatenate([np.abs(o[2] - s) for o, s in zip(own, on_own, strict=True)])
+        rows[name] = {"weights": weights.max(), "weights_mean": weights.mean(),
+                      "served": served.max(), "served_mean": served.mean()}  # fmt: skip
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--formats", default="Q4_0,Q5_0,Q8_0,F16")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--formats", default="IQ4_NL,Q4_0,Q8_0,F16")
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--all-ratios", action="store_true")
     parser.add_argument("--items", type=int, default=12, help="questions per eval-runner run")
     args = parser.parse_args()
@@ -162,36 +199,26 @@ def main() -> None:
     served = engine_file.DEFAULT_FORMAT
     print(f"{os.cpu_count()} cores, {serving_threads()} server threads, load average "
           f"{os.getloadavg()[0]:.2f} before")  # fmt: skip
-    rows, answers, oracle = {}, None, None
-    for name, path in files.items():
-        with temporary_server(gguf=path) as info:
-            base = info.base_url.removesuffix("/v1")
-            prompt, decode, n = speeds(base, args.runs)
-            row = {"prompt": prompt, "decode": decode, "MB": path.stat().st_size / 1e6}
-            if answers is None:  # the shipped file comes first: its answers are the texts scored
-                answers = [greedy(base, q) for q in QUESTIONS]
-                own = answers
-            else:
-                own = [greedy(base, q) for q in QUESTIONS]
+    rows = {name: {"MB": path.stat().st_size / 1e6} for name, path in files.items()}
+    with contextlib.ExitStack() as stack:  # every file served at once; idle servers cost no CPU
+        bases = {name: stack.enter_context(temporary_server(gguf=path)).base_url.removesuffix("/v1")
+                 for name, path in files.items()}  # fmt: skip
+        medians, n = measure_speeds(bases, args.runs)
+        print(f"  speeds measured, load average {os.getloadavg()[0]:.2f}", flush=True)
+        answers = {name: [greedy(base, q) for q in QUESTIONS] for name, base in bases.items()}
+        for name, base in bases.items():
+            rows[name]["prompt"], rows[name]["decode"] = medians[name]
             if args.all_ratios or name.startswith("shipped") or name == served:
-                row["streams"], row["runner"] = stream_ratio(base), runner_ratio(base, args.items)
-        if oracle is None:
-            oracle = numpy_logprobs(path, answers)
-        mine = oracle if path == shipped else numpy_logprobs(path, answers)
-        row["weights"] = max(np.abs(a - b).max() for a, b in zip(mine, oracle, strict=True))
-        row["weights_mean"] = np.mean(
-            np.concatenate([np.abs(a - b) for a, b in zip(mine, oracle, strict=True)])
-        )
-        # the server's log-probs on its own greedy answers, against numpy on the shipped weights
-        shipped_on_own = oracle if own is answers else numpy_logprobs(shipped, own)
-        diffs = np.concatenate([np.abs(o[2] - s) for o, s in zip(own, shipped_on_own, strict=True)])
-        row["served"], row["served_mean"] = diffs.max(), diffs.mean()
-        rows[name] = row
-        print(f"  measured {name} ({n}-token prompt)", flush=True)
+                rows[name]["streams"] = stream_ratio(base)
+                rows[name]["runner"] = runner_ratio(base, args.items)
+                print(f"  ratios of {name} measured, load average {os.getloadavg()[0]:.2f}",
+                      flush=True)  # fmt: skip
+    for name, row in log_prob_rows(files, answers).items():
+        rows[name].update(row)
 
     base_row = next(iter(rows.values()))
     print(
-        f"\nprompt {n} tokens (cache off), 128 decoded, median of {args.runs}; "
+        f"\nprompt {n} tokens (cache off), 128 decoded, median of {args.runs} rounds; "
         "log-prob differences from numpy on the shipped weights, nats per token (max / mean)"
     )
     print(f"{'file':<14} {'MB':>6} {'prompt t/s':>11} {'×':>6} {'decode t/s':>11} {'×':>6} "

