@@ -10,6 +10,7 @@ so the 140 questions the key path asks take 14 s, not 140 s.
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from tests.model_studio_standin import ModelStudioStandIn
@@ -24,6 +25,7 @@ def _stdout(cell) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
 
 
+@pytest.mark.slow  # a whole lesson in a kernel: `make test` runs it, `make check` not
 def test_notebook_05_runs_without_files_and_batches(monkeypatch):
     path = ROOT / "notebooks" / "05_multiple_choice.ipynb"
     notebook = nbformat.read(path, as_version=4)
