@@ -583,6 +583,7 @@ def test_a_room_over_tls_serves_https_and_keeps_its_engine_on_loopback(tmp_path,
             room.process.wait()
 
 
+@pytest.mark.slow  # 18-52 s in `make check` (issue 22): `make test` runs it
 def test_tls_needs_both_files_and_says_when_they_do_not_fit(tmp_path, certificate):
     cert, _ = certificate
     half = subprocess.run(
