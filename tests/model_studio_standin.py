@@ -57,7 +57,10 @@ Rules enforced, each re-checked on 2026-11-30 with the page's own "Last Updated"
   table read from a stored copy, the page's latest "Last Updated" seen 2026-06-25): 429 "Requests rate limit exceeded, please try again later." or "Allocated quota
   exceeded, please increase your quota limit."; with ``per_second=True`` also RPM/60 requests
   per second, "Request rate increased too quickly, ...". The page documents no ``Retry-After``
-  header; ``retry_after=`` adds one for tests of clients that honour it.
+  header; ``retry_after=`` adds one for tests of clients that honour it. ``clock_speed=k`` (the
+  test suite's fast clock, ``--standin-clock-speed``) keeps these windows on a clock k times
+  faster than real time: a minute lasts 60/k s, as it does for the course's own pacing when
+  ``COOKBOOK_TEST_CLOCK_SPEED=k`` (``utils.request_pacing``); the limits are the same numbers.
 * **Batch API**: ``/files`` and ``/batches`` as OpenAI's (Model Studio's Batch API is
   OpenAI-compatible, https://www.alibabacloud.com/help/en/model-studio/batch-interfaces-compatible-with-openai),
   served by ``utils.loopback.batch.LocalBatchAPI``: every line runs on the backend, a few at
@@ -234,6 +237,13 @@ class RateLimiter:
             self.tokens[model].append((self.clock(), tokens))
 
 
+def _faster(clock: Callable[[], float], speed: float) -> Callable[[], float]:
+    """``clock`` running ``speed`` times faster (the clients' side: utils.request_pacing)."""
+    if not speed >= 1:
+        raise ValueError(f"clock_speed must be a number from 1 up, got {speed!r}")
+    return lambda: clock() * speed
+
+
 class ModelStudioStandIn(LoopbackAPI):
     """The loopback server. ``base_url`` and ``api_key`` are what a client needs."""
 
@@ -252,7 +262,11 @@ class ModelStudioStandIn(LoopbackAPI):
         strict: bool = True,
         thinking_default: int = THINKING_DEFAULT,
         batch: bool = True,
+        clock_speed: float = 1.0,
     ) -> None:
+        self.clock_speed = clock_speed
+        if clock_speed != 1:  # the test clock: a rate-limit minute lasts 60/clock_speed s
+            clock = _faster(clock, clock_speed)
         known = model_studio_limits()
         self.limits = {m: known.get(m) or ModelLimits(m, {}) for m in (models or known)}
         split = urlsplit(backend_url)

@@ -5,7 +5,8 @@
 With the option, the session starts the local model server (in a temporary state folder
 unless ``COOKBOOK_STATE_DIR`` is set) and a ``ModelStudioStandIn`` in front of it, and points
 ``DASHSCOPE_API_KEY`` and ``DASHSCOPE_BASE_URL`` at the stand-in, so every notebook kernel
-takes the DashScope path. A cell whose output contains the key fails.
+takes the DashScope path. A cell whose output contains the key fails. ``--standin-clock-speed
+K`` runs the rate limits' minute K times faster, on both sides (``utils.request_pacing``).
 Without the option the plugin does nothing.
 """
 
@@ -19,6 +20,7 @@ from collections import Counter
 import pytest
 
 from tests.model_studio_standin import ModelStudioStandIn
+from utils.request_pacing import CLOCK_SPEED
 
 OPTION = "--model-studio-standin"
 _state: dict = {}
@@ -31,6 +33,14 @@ def pytest_addoption(parser):
         "--standin-per-second",
         action="store_true",
         help="also enforce Model Studio's per-second rate limit (RPM/60 requests a second)",
+    )
+    group.addoption(
+        "--standin-clock-speed",
+        type=float,
+        default=1.0,
+        metavar="K",
+        help="run the rate limits' clock K times faster than real time, in the stand-in and in "
+        "every kernel's pacing alike (COOKBOOK_TEST_CLOCK_SPEED): a minute lasts 60/K s",
     )
     group.addoption(
         "--standin-without-batch",
@@ -47,6 +57,9 @@ def pytest_configure(config):
         os.environ["COOKBOOK_STATE_DIR"] = tempfile.mkdtemp(prefix="cookbook-standin-state-")
     from utils import local_model, local_server
 
+    speed = config.getoption("--standin-clock-speed")
+    if speed != 1:  # before any client is made: kernels and this process pace on it too
+        os.environ[CLOCK_SPEED] = f"{speed:g}"
     model = local_model.selected()
     _state["started_server"] = local_server.status(wait=2.0) is None
     url = local_server.ensure_running(model)
@@ -55,6 +68,7 @@ def pytest_configure(config):
         model.alias,
         per_second=config.getoption("--standin-per-second"),
         batch=not config.getoption("--standin-without-batch"),
+        clock_speed=speed,
     )
     _state["standin"] = standin
     os.environ["COOKBOOK_PROVIDER"] = "dashscope"
@@ -98,6 +112,11 @@ def pytest_terminal_summary(terminalreporter):
     dropped = Counter(name for r in standin.requests for name in r["dropped"])
     terminalreporter.write_sep("-", "Model Studio stand-in")
     terminalreporter.write_line(f"chat requests answered: {dict(models)}")
+    if standin.clock_speed != 1:
+        terminalreporter.write_line(
+            f"rate limits kept on a clock ×{standin.clock_speed:g} (a minute is "
+            f"{60 / standin.clock_speed:g} s)"
+        )
     if standin.refusals:
         terminalreporter.write_line(f"requests refused (status, code): {dict(standin.refusals)}")
     if dropped:

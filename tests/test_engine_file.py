@@ -75,6 +75,7 @@ def _small_source(folder: Path) -> Path:
     return source
 
 
+@pytest.mark.slow  # 18-52 s in `make check` (issue 22): `make test` runs it
 def test_a_corrupt_or_missing_file_is_rebuilt(tmp_path):
     source = _small_source(tmp_path)
     path = engine_file.prepared(source, "Q4_0", tmp_path)
@@ -109,6 +110,7 @@ def _prepare(args):
     return str(engine_file.prepared(Path(source), "Q4_0", Path(folder)))
 
 
+@pytest.mark.slow  # 18-52 s in `make check` (issue 22): `make test` runs it
 def test_two_processes_starting_at_once_build_it_once(tmp_path):
     source = _small_source(tmp_path)
     with multiprocessing.get_context("spawn").Pool(2) as pool:

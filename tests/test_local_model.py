@@ -86,6 +86,7 @@ def test_download_once_then_from_the_cache_with_no_network(hub, tmp_path):
     assert again["path"] == first["path"]  # served from huggingface_hub's cache
 
 
+@pytest.mark.slow  # 18-52 s in `make check` (issue 22): `make test` runs it
 def test_no_network_and_no_cache_says_what_to_do(hub, tmp_path):
     hub.close()
     outcome = _result(_download(SMALL.alias, hub.url, tmp_path))

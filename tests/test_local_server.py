@@ -113,6 +113,7 @@ def test_greedy_answers_repeat_exactly(local_settings):
     assert len(answers) == 1 and answers.pop().strip()
 
 
+@pytest.mark.slow  # 18-52 s in `make check` (issue 22): `make test` runs it
 def test_command_line(own_state):
     def run(*args):
         return subprocess.run(
@@ -241,6 +242,7 @@ def test_an_interrupted_start_leaves_no_server_behind(own_state, monkeypatch):
     assert local_server._recorded() is None
 
 
+@pytest.mark.slow  # 18-52 s in `make check` (issue 22): `make test` runs it
 def test_a_port_taken_after_the_check_moves_to_the_next(own_state, monkeypatch):
     with socket.socket() as thief:
         thief.bind(("127.0.0.1", 0))
@@ -253,6 +255,7 @@ def test_a_port_taken_after_the_check_moves_to_the_next(own_state, monkeypatch):
     assert info.port in free and local_server.status() == info
 
 
+@pytest.mark.slow  # 18-52 s in `make check` (issue 22): `make test` runs it
 def test_asking_for_a_different_model_replaces_the_running_server(own_state, monkeypatch, tmp_path):
     local_server.ensure_running()
     first = local_server.status()

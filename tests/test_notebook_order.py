@@ -72,3 +72,25 @@ def test_a_randomly_ordered_run_keeps_the_lesson_in_order(tmp_path):
         assert order == [str(n) for n in range(CELLS)], order
         plain = re.findall(r"test_plain\.py::test_(\d) PASSED", run.stdout)
         assert sorted(plain) == list("01234")
+
+
+def test_reverse_order_runs_the_last_module_first_and_keeps_the_lesson_in_order(tmp_path):
+    cells = ["steps = []"] + [
+        f"steps.append({k})\nassert steps == list(range(1, {k} + 1))" for k in range(1, CELLS)
+    ]
+    nbformat.write(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]),
+        tmp_path / "lesson.ipynb",
+    )
+    for name in ("a", "b"):
+        (tmp_path / f"test_{name}.py").write_text(
+            "".join(f"def test_{i}():\n    pass\n\n\n" for i in range(3))
+        )
+    run = _run(tmp_path, "-p", "no:randomly", "-p", "tests.notebook_order", "--reverse-order")
+    assert run.returncode == 0, run.stdout[-3000:]
+    passed = re.findall(r"(test_\w\.py::test_\d|lesson\S*::Cell \d) PASSED", run.stdout)
+    tests = [p for p in passed if "lesson" not in p]
+    assert tests == [f"test_{m}.py::test_{i}" for m in "ba" for i in (2, 1, 0)], passed
+    lesson = [p for p in passed if "lesson" in p]
+    assert lesson == [f"lesson::ipynb::Cell {n}" for n in range(CELLS)], passed
+    assert passed[-CELLS:] == lesson  # the first file (lesson.ipynb) ran last

@@ -48,6 +48,19 @@ def test_readme_gives_two_commands_and_ci_runs_the_second():
     assert re.search(r"^test: setup-test$", makefile, re.MULTILINE)
 
 
+def test_make_test_runs_every_lesson_twice_and_the_solutions_once():
+    """The first run takes pyproject's testpaths (tests and all of notebooks/); the stand-in
+    run takes the lessons and leaves out only the solutions (issue 22: solutions once)."""
+    recipe = (ROOT / "Makefile").read_text().split("\ntest: setup-test\n", 1)[1]
+    recipe = recipe.split("\n\n", 1)[0].replace("\\\n", " ")
+    first, standin = [line.split() for line in recipe.splitlines()]
+    assert first[-2:] == ["-p", "randomly"]  # no paths: the testpaths
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]
+    assert options["ini_options"]["testpaths"] == ["tests", "notebooks"]
+    assert "--model-studio-standin" in standin and standin[-1] == "notebooks"
+    assert [a for a in standin if a.startswith("--ignore")] == ["--ignore=notebooks/solutions"]
+
+
 def test_generated_parts_are_up_to_date():
     assert course.out_of_date() == [], "run: python -m tools.course sync"
 

@@ -121,6 +121,7 @@ def float32_variant(path, arch: str, n_layers: int = 2, bias_scale: float = 0.5)
     return path
 
 
+@pytest.mark.slow  # 18-52 s in `make check` (issue 22): `make test` runs it
 @pytest.mark.parametrize("arch", ["llama", "qwen2"])
 def test_matches_llama_cpp_on_float32_weights(tmp_path, arch):
     path = float32_variant(tmp_path / f"{arch}.gguf", arch)

@@ -306,6 +306,7 @@ def _get(url: str, key: str | None = None) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+@pytest.mark.slow  # starts a room and its engine: `make test` runs it, `make check` not
 def test_room_prints_no_key_by_default_and_listens_on_loopback_only(room):
     csv_keys = {x.name: x.api_key for x in room.files.learners()}
     assert sorted(csv_keys) == [f"learner-{n:02d}" for n in range(1, 8)]
@@ -320,6 +321,7 @@ def test_room_prints_no_key_by_default_and_listens_on_loopback_only(room):
     assert mode(room.files.learners_csv) == 0o600 and mode(room.files.engine_keys) == 0o600
 
 
+@pytest.mark.slow  # starts a room and its engine: `make test` runs it, `make check` not
 def test_a_wrong_or_missing_key_gets_401_and_nothing_else(room):
     url = room.info["base_url"]
     for key in ("room-" + "x" * 43, "", None):
@@ -362,6 +364,7 @@ def _learner_session(folder: Path, row: dict[str, str], extra_env: dict | None =
     )  # fmt: skip
 
 
+@pytest.mark.slow  # starts a room and its engine: `make test` runs it, `make check` not
 def test_a_handout_row_makes_a_learners_load_settings_resolve_to_the_room(room, tmp_path):
     mine = _handout_row(room.files, "learner-03")
     learner = _learner_session(tmp_path, mine)
@@ -373,6 +376,7 @@ def test_a_handout_row_makes_a_learners_load_settings_resolve_to_the_room(room, 
     assert mine["OPENAI_API_KEY"] not in learner.stdout + learner.stderr
 
 
+@pytest.mark.slow  # starts a room and its engine: `make test` runs it, `make check` not
 def test_a_small_room_load_has_no_errors(room):
     learners = room.files.learners()[:6]
     results, _ = asyncio.run(
@@ -394,6 +398,7 @@ def test_serve_takes_a_number_of_http_threads():
     assert serve.params(serve.parse([*base, "--http-threads", "40"])).n_threads_http == 40
 
 
+@pytest.mark.slow  # starts a room and its engine: `make test` runs it, `make check` not
 def test_kept_alive_connections_do_not_make_new_learners_wait(room):
     """Every learner's client keeps its connection open after a request; with llama.cpp's
     default pool (slots + 2 threads) a new request then waited for a kept-alive one to time
@@ -416,6 +421,7 @@ def test_kept_alive_connections_do_not_make_new_learners_wait(room):
         for connection in idle:
             connection.close()
 
+@pytest.mark.slow  # starts a room and its engine: `make test` runs it, `make check` not
 def test_the_live_view_reads_the_room(room):
     url = room.info["base_url"]
     key = room.files.learners()[0].api_key
@@ -436,6 +442,7 @@ def test_the_live_view_reads_the_room(room):
     assert "rejected key (401)" in lines[-1] and "prompt over the context limit" in lines[-1]
 
 
+@pytest.mark.slow  # starts a room and its engine: `make test` runs it, `make check` not
 def test_a_second_room_in_the_same_folder_is_refused(room):
     second = subprocess.run(
         [sys.executable, "-m", "utils.room", "--dir", str(room.folder), "start"],
@@ -444,6 +451,7 @@ def test_a_second_room_in_the_same_folder_is_refused(room):
     assert second.returncode == 1 and "A room already runs from" in second.stderr
 
 
+@pytest.mark.slow  # starts a room and its engine: `make test` runs it, `make check` not
 def test_revoking_a_key_while_the_room_runs(own_room):
     room = own_room
     url, alias = room.info["base_url"], room.info["alias"]
@@ -463,6 +471,7 @@ def test_revoking_a_key_while_the_room_runs(own_room):
     assert "learner-02" not in room.files.learners_csv.read_text()
 
 
+@pytest.mark.slow  # starts a room and its engine: `make test` runs it, `make check` not
 def test_ctrl_c_stops_the_room_and_its_engine(own_room):
     room = own_room
     engine = json.loads((room.folder / "room.json").read_text())["engine_pid"]
@@ -475,6 +484,7 @@ def test_ctrl_c_stops_the_room_and_its_engine(own_room):
     assert process.command_line(engine) is None
 
 
+@pytest.mark.slow  # starts a room and its engine: `make test` runs it, `make check` not
 def test_ctrl_c_stops_a_room_started_with_sigint_ignored(tmp_path):
     # a shell's `cmd &` starts it so; Python then never raises KeyboardInterrupt by itself
     ignore = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731
@@ -543,6 +553,7 @@ def certificate(tmp_path_factory):
     return cert, key
 
 
+@pytest.mark.slow  # starts a room and its engine: `make test` runs it, `make check` not
 def test_a_room_over_tls_serves_https_and_keeps_its_engine_on_loopback(tmp_path, certificate):
     cert, key = certificate
     port = _free_port()
@@ -578,6 +589,7 @@ def test_a_room_over_tls_serves_https_and_keeps_its_engine_on_loopback(tmp_path,
             room.process.wait()
 
 
+@pytest.mark.slow  # 18-52 s in `make check` (issue 22): `make test` runs it
 def test_tls_needs_both_files_and_says_when_they_do_not_fit(tmp_path, certificate):
     cert, _ = certificate
     half = subprocess.run(

@@ -6,7 +6,7 @@ import openai
 
 from utils.local_model import display_name
 from utils.model_table import rate_limits
-from utils.request_pacing import paced_http_client, spacing_for
+from utils.request_pacing import clock_speed, minute_seconds, paced_http_client, spacing_for
 from utils.settings import Settings, load_settings
 
 # Model Studio's name for the output cap. Its notice "Changes to Certain Model Fields" (dated
@@ -118,6 +118,8 @@ def describe_backend(settings: Settings | None = None) -> str:
     if settings.provider == "dashscope":
         rpm = paced_requests_per_minute(settings)
         paced = f"; requests spaced to its published {rpm} a minute" if rpm else ""
+        if rpm and clock_speed() != 1:  # the test suite's fast clock (utils.request_pacing)
+            paced += f" (test clock ×{clock_speed():g}: a minute is {minute_seconds():g} s)"
         return f"Using {settings.model} on DashScope at {settings.base_url} ({settings.reason}{paced})."
     return (
         f"Using {settings.model} on the OpenAI-compatible server at {settings.base_url} "

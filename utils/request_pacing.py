@@ -8,11 +8,17 @@ most one request every ``60 / rpm`` seconds: the first at once, the next when it
 One ``RequestSpacing`` per endpoint and model is shared by every client in this process, sync
 and async, since the limit is the account's, not the client's. Each HTTP request counts,
 retries included. The evaluation runner paces tokens as well (``utils.evals.rate_limits``).
+
+**The test clock.** Both keep real time, except in the test suite's key-path run: there
+``COOKBOOK_TEST_CLOCK_SPEED=k`` (set by ``--standin-clock-speed``, tests/README.md) makes a
+minute of the rate limits last 60/k seconds, here and in the Model Studio stand-in alike, so
+the published 60 requests a minute are kept (and refused when not) k times sooner.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,15 +26,33 @@ from collections.abc import Callable
 import httpx2
 import openai
 
+CLOCK_SPEED = "COOKBOOK_TEST_CLOCK_SPEED"
+
+
+def clock_speed() -> float:
+    """How many times faster than real time the rate limits' minute runs: 1 unless the test
+    suite set ``COOKBOOK_TEST_CLOCK_SPEED`` (a number from 1 up)."""
+    value = os.environ.get(CLOCK_SPEED, "").strip()
+    speed = float(value) if value else 1.0
+    if not speed >= 1:  # (also NaN)
+        raise ValueError(f"{CLOCK_SPEED} must be a number from 1 up, got {value!r}")
+    return speed
+
+
+def minute_seconds() -> float:
+    """The real seconds of one rate-limit minute: 60, or 60/k on the test clock."""
+    return 60 / clock_speed()
+
 
 class RequestSpacing:
-    """Hands out send times at least ``60 / requests_per_minute`` seconds apart."""
+    """Hands out send times at least ``60 / requests_per_minute`` seconds apart (a minute of
+    ``minute_seconds()`` real seconds)."""
 
     def __init__(self, requests_per_minute: float, clock: Callable[[], float] = time.monotonic):
         if requests_per_minute <= 0:
             raise ValueError(f"requests_per_minute must be positive, got {requests_per_minute}")
         self.requests_per_minute = requests_per_minute
-        self.interval = 60 / requests_per_minute
+        self.interval = minute_seconds() / requests_per_minute
         self._clock = clock
         self._next = float("-inf")
         self._lock = threading.Lock()
@@ -58,7 +82,10 @@ def spacing_for(base_url: str, model: str, requests_per_minute: float) -> Reques
     """The process's one spacing for ``model`` at ``base_url`` (made on first use)."""
     with _shared_lock:
         spacing = _shared.get((base_url, model))
-        if spacing is None or spacing.requests_per_minute != requests_per_minute:
+        interval = minute_seconds() / requests_per_minute
+        if spacing is None or (spacing.requests_per_minute, spacing.interval) != (
+            requests_per_minute, interval
+        ):
             spacing = _shared[(base_url, model)] = RequestSpacing(requests_per_minute)
         return spacing
 

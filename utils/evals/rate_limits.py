@@ -11,6 +11,9 @@ A request's tokens are not known before the answer, so the pacer charges an esti
 difference with the real ``usage.total_tokens`` afterwards. When the server still answers
 429, ``retry_after_seconds`` reads how long it asked us to wait, and ``Pacer.pause`` holds
 back every request to that model for that long (the limit is shared by all of them).
+
+On the test suite's fast clock (``utils.request_pacing.clock_speed``) a minute lasts 60/k
+seconds: the buckets refill k times faster and hold one k-th of a second's worth.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from utils.model_table import rate_limits as model_rate_limits
+from utils.request_pacing import minute_seconds
 
 RATE_LIMITS_PAGE = "https://www.alibabacloud.com/help/en/model-studio/rate-limit"
 
@@ -84,13 +88,14 @@ def retry_after_seconds(
 
 
 class _Bucket:
-    """A token bucket: holds at most one second's worth, refilled at ``per_minute / 60`` a second."""
+    """A token bucket: holds at most one second's worth, refilled at ``per_minute / 60`` a second
+    (``minute`` real seconds make the minute: 60, or less on the test clock)."""
 
-    def __init__(self, per_minute: float, now: float) -> None:
+    def __init__(self, per_minute: float, now: float, minute: float = 60.0) -> None:
         if per_minute <= 0:
             raise ValueError(f"a rate limit must be positive, got {per_minute}")
-        self.rate = per_minute / 60
-        self.capacity = self.rate  # one second's worth: Model Studio also limits per second
+        self.rate = per_minute / minute
+        self.capacity = per_minute / 60  # a minute's 60th: Model Studio also limits per second
         self.level, self.updated = self.capacity, now
 
     def refill(self, now: float) -> None:
@@ -116,11 +121,13 @@ class Pacer:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.limits, self._clock, self._sleep = limits, clock, sleep
-        now = clock()
+        now, minute = clock(), minute_seconds()
         self._requests = (
-            _Bucket(limits.requests_per_minute, now) if limits.requests_per_minute else None
+            _Bucket(limits.requests_per_minute, now, minute) if limits.requests_per_minute else None
         )
-        self._tokens = _Bucket(limits.tokens_per_minute, now) if limits.tokens_per_minute else None
+        self._tokens = (
+            _Bucket(limits.tokens_per_minute, now, minute) if limits.tokens_per_minute else None
+        )
         self._paused_until = now
         self._lock: asyncio.Lock | None = None  # made on first use, inside the running loop
 
