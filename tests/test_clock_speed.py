@@ -13,11 +13,11 @@ import openai
 import pytest
 
 from tests.model_studio_standin import ModelStudioStandIn
-from tests.scripted_api import completion, scripted_servers
 from tests.test_rate_limits import FakeClock
 from utils.clients import describe_backend, get_async_client, get_client
 from utils.evals import run
 from utils.evals.rate_limits import Pacer, RateLimits
+from utils.loopback.scripted import completion, scripted_servers
 from utils.request_pacing import CLOCK_SPEED, RequestSpacing, clock_speed
 from utils.settings import Secret, Settings
 

@@ -14,7 +14,7 @@ import pytest
 from nbclient import NotebookClient
 
 from tests.model_studio_standin import ModelStudioStandIn
-from tests.scripted_api import completion, scripted_servers
+from utils.loopback.scripted import completion, scripted_servers
 from utils.request_pacing import CLOCK_SPEED
 
 ROOT = Path(__file__).resolve().parent.parent
