@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.model_studio_standin import ModelStudioStandIn
 from utils.loopback import JSONResponse, LoopbackAPI, Request
+from utils.loopback.scripted import completion, scripted_servers
 
 
 class FakeAPI(LoopbackAPI):
@@ -83,3 +85,18 @@ def own_state(monkeypatch, tmp_path):
         process.signal_group(child.pid, process.KILL)
         child.wait(timeout=10)
     assert not leaked, f"the test left servers running: {[c.pid for c in leaked]}"
+
+
+@pytest.fixture
+def backend():
+    """A scripted backend for the Model Studio stand-in: it answers "scripted answer", and
+    ``backend.requests`` holds every body that reached it (a refused request reaches nothing)."""
+    with scripted_servers() as make:
+        yield make(lambda body: (200, completion("scripted answer")))
+
+
+@pytest.fixture
+def standin(backend):
+    """The Model Studio stand-in in front of ``backend``, on the real clock."""
+    with ModelStudioStandIn(backend.base_url, "scripted") as server:
+        yield server
