@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from tests.model_studio_standin import ModelStudioStandIn
@@ -100,3 +103,18 @@ def standin(backend):
     """The Model Studio stand-in in front of ``backend``, on the real clock."""
     with ModelStudioStandIn(backend.base_url, "scripted") as server:
         yield server
+
+
+@pytest.fixture
+def repo_copy(tmp_path, monkeypatch):
+    """The course's README, pyproject.toml and notebooks in a scratch folder, with
+    ``tools.course`` pointed at it (tests/test_site_build.py points ``tools.site`` there too)."""
+    from tools import course
+
+    root = Path(__file__).resolve().parent.parent
+    for name in ("README.md", "pyproject.toml"):
+        shutil.copy(root / name, tmp_path / name)
+    shutil.copytree(root / "notebooks", tmp_path / "notebooks")
+    (tmp_path / "data").mkdir()
+    monkeypatch.setattr(course, "repo_root", lambda: tmp_path)
+    return tmp_path
