@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
+from tests.model_studio_standin import ModelStudioStandIn
 from utils.loopback import JSONResponse, LoopbackAPI, Request
+from utils.loopback.scripted import completion, scripted_servers
 
 
 class FakeAPI(LoopbackAPI):
@@ -83,3 +88,33 @@ def own_state(monkeypatch, tmp_path):
         process.signal_group(child.pid, process.KILL)
         child.wait(timeout=10)
     assert not leaked, f"the test left servers running: {[c.pid for c in leaked]}"
+
+
+@pytest.fixture
+def backend():
+    """A scripted backend for the Model Studio stand-in: it answers "scripted answer", and
+    ``backend.requests`` holds every body that reached it (a refused request reaches nothing)."""
+    with scripted_servers() as make:
+        yield make(lambda body: (200, completion("scripted answer")))
+
+
+@pytest.fixture
+def standin(backend):
+    """The Model Studio stand-in in front of ``backend``, on the real clock."""
+    with ModelStudioStandIn(backend.base_url, "scripted") as server:
+        yield server
+
+
+@pytest.fixture
+def repo_copy(tmp_path, monkeypatch):
+    """The course's README, pyproject.toml and notebooks in a scratch folder, with
+    ``tools.course`` pointed at it (tests/test_site_build.py points ``tools.site`` there too)."""
+    from tools import course
+
+    root = Path(__file__).resolve().parent.parent
+    for name in ("README.md", "pyproject.toml"):
+        shutil.copy(root / name, tmp_path / name)
+    shutil.copytree(root / "notebooks", tmp_path / "notebooks")
+    (tmp_path / "data").mkdir()
+    monkeypatch.setattr(course, "repo_root", lambda: tmp_path)
+    return tmp_path

@@ -108,7 +108,7 @@ import socket
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -117,6 +117,7 @@ import openai
 from utils.llama_api import LlamaAPI, LlamaAPIError
 from utils.loopback import Exchange, JSONResponse, LoopbackAPI, Request, sse
 from utils.loopback.batch import LocalBatchAPI
+from utils.loopback.window import SlidingWindow
 from utils.model_table import load_models
 from utils.think_aloud import think_aloud_stream
 from utils.thinking import thinking_facts
@@ -199,8 +200,8 @@ class RateLimiter:
 
     def __init__(self, clock: Callable[[], float], per_second: bool):
         self.clock, self.per_second = clock, per_second
-        self.requests: dict[str, deque] = defaultdict(deque)  # request times
-        self.tokens: dict[str, deque] = defaultdict(deque)  # (time, tokens)
+        self.requests: dict[str, SlidingWindow] = defaultdict(lambda: SlidingWindow(60))
+        self.tokens: dict[str, SlidingWindow] = defaultdict(lambda: SlidingWindow(60))
         self.lock = threading.Lock()
 
     def admit(self, limits: ModelLimits) -> None:
@@ -208,33 +209,28 @@ class RateLimiter:
         now = self.clock()
         with self.lock:
             times, spent = self.requests[limits.model], self.tokens[limits.model]
-            while times and times[0] <= now - 60:
-                times.popleft()
-            while spent and spent[0][0] <= now - 60:
-                spent.popleft()
-            if limits.rpm is not None and len(times) >= limits.rpm:
+            if limits.rpm is not None and times.total(now) >= limits.rpm:
                 raise Refusal(
                     429, "Requests rate limit exceeded, please try again later.",
                     "limit_requests", "limit_requests",
                 )  # fmt: skip
-            if limits.tpm is not None and sum(n for _, n in spent) >= limits.tpm:
+            if limits.tpm is not None and spent.total(now) >= limits.tpm:
                 raise Refusal(
                     429, "Allocated quota exceeded, please increase your quota limit.",
                     "limit_requests", "insufficient_quota",
                 )  # fmt: skip
-            if self.per_second and limits.rpm is not None:
-                last_second = sum(1 for t in times if t > now - 1)
-                if last_second >= max(1, limits.rpm // 60):
-                    raise Refusal(
-                        429, "Request rate increased too quickly, please try again later.",
-                        "limit_burst_rate", "limit_burst_rate",
-                    )  # fmt: skip
-            times.append(now)
+            per_second = None if limits.rpm is None else max(1, limits.rpm // 60)
+            if self.per_second and per_second and times.total(now, within=1) >= per_second:
+                raise Refusal(
+                    429, "Request rate increased too quickly, please try again later.",
+                    "limit_burst_rate", "limit_burst_rate",
+                )  # fmt: skip
+            times.add(now)
 
     def spend(self, model: str, tokens: int) -> None:
         """Add the tokens a finished request used (prompt + completion) to its model's minute."""
         with self.lock:
-            self.tokens[model].append((self.clock(), tokens))
+            self.tokens[model].add(self.clock(), tokens)
 
 
 def _faster(clock: Callable[[], float], speed: float) -> Callable[[], float]:

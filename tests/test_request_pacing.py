@@ -121,3 +121,17 @@ def test_pacing_follows_the_url_the_client_really_talks_to(server, monkeypatch):
     assert server.hits == 4 and np.diff(server.arrivals).max() < 0.5
     assert spacing_for(settings.base_url, settings.model, 60).reserve() == 0.0  # slots untouched
     assert clients.paced_requests_per_minute(settings) == 60  # its own endpoint still is
+
+
+def test_the_clients_spacing_and_the_runners_pacer_are_one_bucket_with_another_burst():
+    """Up to 60 a minute a second's worth is at most one request: the two pace alike."""
+    from tests.test_rate_limits import start_times
+    from utils.evals.rate_limits import RateLimits
+
+    for rpm in (20, 30, 60):
+        spacing = RequestSpacing(rpm, clock=FakeClock())
+        waits = [round(spacing.reserve(), 6) for _ in range(4)]
+        assert waits == start_times(RateLimits(requests_per_minute=rpm), [0] * 4)
+    spacing = RequestSpacing(600, clock=FakeClock())  # 10 a second, yet one at a time
+    assert [round(spacing.reserve(), 6) for _ in range(3)] == [0, 0.1, 0.2]
+    assert start_times(RateLimits(requests_per_minute=600), [0] * 3) == [0, 0, 0]  # the burst

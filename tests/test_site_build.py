@@ -162,15 +162,10 @@ def test_a_solutions_page_has_launch_links_but_no_lesson_facts():
 
 
 @pytest.fixture
-def repo_copy(tmp_path, monkeypatch):
-    """The course's pages in a scratch folder, with course and site pointed at it."""
-    for name in ("README.md", "pyproject.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
-    (tmp_path / "data").mkdir()
-    monkeypatch.setattr(course, "repo_root", lambda: tmp_path)
-    monkeypatch.setattr(site, "repo_root", lambda: tmp_path)
-    return tmp_path
+def repo_copy(repo_copy, monkeypatch):
+    """tests/conftest.py's scratch copy of the course, with the site pointed at it too."""
+    monkeypatch.setattr(site, "repo_root", lambda: repo_copy)
+    return repo_copy
 
 
 def test_a_new_lesson_joins_the_site_by_its_numbered_name(repo_copy):

@@ -9,30 +9,9 @@ import pytest
 
 from tests.model_studio_standin import ModelStudioStandIn
 from utils.clients import DashScopeClient
-from utils.loopback.scripted import completion, scripted_servers
 
 THINKER, ALWAYS, NEVER = "qwen3-235b-a22b", "qwq-plus", "qwen-max-2025-01-25"
 ASK = [{"role": "user", "content": "Which is larger, 9.11 or 9.8?"}]
-
-
-@pytest.fixture
-def backend():
-    with scripted_servers() as make:
-        received = []
-
-        def reply(body):
-            received.append(body)
-            return 200, completion("scripted answer")
-
-        server = make(reply)
-        server.received = received
-        yield server
-
-
-@pytest.fixture
-def standin(backend):
-    with ModelStudioStandIn(backend.base_url, "scripted") as server:
-        yield server
 
 
 def client(standin) -> openai.OpenAI:
@@ -49,7 +28,7 @@ def refused(standin, **request) -> openai.BadRequestError:
 def test_thinking_on_a_model_that_cannot_think_is_refused_before_the_model(standin, backend):
     error = refused(standin, model=NEVER, stream=True, extra_body={"enable_thinking": True})
     assert "does not support thinking" in error.body["message"]
-    assert backend.received == []
+    assert backend.requests == []
 
 
 def test_a_non_streaming_call_with_thinking_on_by_default_is_refused(standin, backend):
@@ -61,14 +40,14 @@ def test_a_non_streaming_call_with_thinking_on_by_default_is_refused(standin, ba
         model=THINKER, messages=ASK, extra_body={"enable_thinking": False}
     )
     assert answer.choices[0].message.content == "scripted answer"
-    assert len(backend.received) == 1 and "enable_thinking" not in backend.received[0]
+    assert len(backend.requests) == 1 and "enable_thinking" not in backend.requests[0]
 
 
 def test_a_thinking_only_model_cannot_be_switched_off_and_only_streams(standin, backend):
     for extra in ({}, {"enable_thinking": False}):
         error = refused(standin, model=ALWAYS, extra_body=extra)
         assert error.body["message"].startswith("This model only support stream mode")
-    assert backend.received == []
+    assert backend.requests == []
 
 
 def test_thinking_rules_out_json_mode(standin, backend):
@@ -80,12 +59,12 @@ def test_thinking_rules_out_json_mode(standin, backend):
     assert (
         error.body["message"] == "Json mode response is not supported when enable_thinking is true"
     )
-    assert backend.received == []
+    assert backend.requests == []
     client(standin).chat.completions.create(
         model=THINKER, messages=messages, response_format=json_mode,
         extra_body={"enable_thinking": False},
     )  # fmt: skip
-    assert len(backend.received) == 1
+    assert len(backend.requests) == 1
 
 
 @pytest.mark.parametrize(
@@ -117,7 +96,7 @@ def test_thoughts_sent_back_in_the_history_do_not_reach_the_model(standin, backe
         messages=[*history, {"role": "user", "content": "Sure?"}],
         extra_body={"enable_thinking": False},
     )
-    assert all("reasoning_content" not in m for m in backend.received[0]["messages"])
+    assert all("reasoning_content" not in m for m in backend.requests[0]["messages"])
 
 
 # --- streams, on the real local model -------------------------------------------------------

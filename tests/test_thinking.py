@@ -3,10 +3,8 @@
 import openai
 import pytest
 
-from tests.model_studio_standin import ModelStudioStandIn
 from utils import model_table
 from utils.clients import DashScopeClient
-from utils.loopback.scripted import completion, scripted_servers
 from utils.settings import ConfigError, resolve_settings
 from utils.thinking import (
     ThinkingError,
@@ -90,22 +88,7 @@ def test_partial_mode_is_refused_with_thinking_and_allowed_without():
     assert thinking_request(THINKER, partial, enable=False)["messages"] == partial
 
 
-@pytest.fixture
-def standin():
-    with scripted_servers() as make:
-        received = []
-
-        def reply(body):
-            received.append(body)
-            return 200, completion("scripted answer")
-
-        backend = make(reply)
-        with ModelStudioStandIn(backend.base_url, "scripted") as server:
-            server.received = received
-            yield server
-
-
-def test_the_helper_refuses_exactly_what_the_stand_in_answers_with_400(standin):
+def test_the_helper_refuses_exactly_what_the_stand_in_answers_with_400(standin, backend):
     """Each refusal of thinking_request, sent raw, is a 400 from the stand-in; allowed ones pass."""
     client = DashScopeClient(base_url=standin.base_url, api_key=standin.api_key, max_retries=0)
     raw = [
@@ -120,7 +103,7 @@ def test_the_helper_refuses_exactly_what_the_stand_in_answers_with_400(standin):
             client.chat.completions.create(messages=messages, **request)
     allowed = thinking_request(THINKER, ASK, enable=False, stream=False, max_tokens=5)
     assert client.chat.completions.create(**allowed).choices[0].message.content == "scripted answer"
-    assert len(standin.received) == 1
+    assert len(backend.requests) == 1
 
 
 def test_the_history_keeps_the_answer_not_the_thoughts():

@@ -52,36 +52,29 @@ BUNDLED = LocalModel(
     licence="Apache-2.0 (HuggingFaceTB/SmolLM2-135M-Instruct)",
 )
 
+
+def _qwen(size: str, *files: str) -> LocalModel:
+    """Qwen2.5-``size``-Instruct from the Qwen team's GGUF repository."""
+    return LocalModel(
+        alias=f"qwen2.5-{size.lower()}-instruct",
+        name=f"Qwen2.5-{size}-Instruct",
+        context_window=MAX_CONTEXT,
+        repo=f"Qwen/Qwen2.5-{size}-Instruct-GGUF",
+        files=files,
+        licence="Apache-2.0",
+    )
+
+
 # Qwen2.5-Max's open-weight relatives, 4-bit GGUF files published by the Qwen team.
 DOWNLOADABLE = {
     model.alias: model
     for model in (
-        LocalModel(
-            alias="qwen2.5-0.5b-instruct",
-            name="Qwen2.5-0.5B-Instruct",
-            context_window=MAX_CONTEXT,
-            repo="Qwen/Qwen2.5-0.5B-Instruct-GGUF",
-            files=("qwen2.5-0.5b-instruct-q4_k_m.gguf",),
-            licence="Apache-2.0",
-        ),
-        LocalModel(
-            alias="qwen2.5-1.5b-instruct",
-            name="Qwen2.5-1.5B-Instruct",
-            context_window=MAX_CONTEXT,
-            repo="Qwen/Qwen2.5-1.5B-Instruct-GGUF",
-            files=("qwen2.5-1.5b-instruct-q4_k_m.gguf",),
-            licence="Apache-2.0",
-        ),
-        LocalModel(
-            alias="qwen2.5-7b-instruct",
-            name="Qwen2.5-7B-Instruct",
-            context_window=MAX_CONTEXT,
-            repo="Qwen/Qwen2.5-7B-Instruct-GGUF",
-            files=(
-                "qwen2.5-7b-instruct-q4_k_m-00001-of-00002.gguf",
-                "qwen2.5-7b-instruct-q4_k_m-00002-of-00002.gguf",
-            ),
-            licence="Apache-2.0",
+        _qwen("0.5B", "qwen2.5-0.5b-instruct-q4_k_m.gguf"),
+        _qwen("1.5B", "qwen2.5-1.5b-instruct-q4_k_m.gguf"),
+        _qwen(
+            "7B",
+            "qwen2.5-7b-instruct-q4_k_m-00001-of-00002.gguf",
+            "qwen2.5-7b-instruct-q4_k_m-00002-of-00002.gguf",
         ),
     )
 }

@@ -42,6 +42,21 @@ class ModelFile:
     thinking: bool = False  # whether a thinking trace is stored
 
 
+def _qwen3(suffix: str, model: str, thinking: bool) -> ModelFile:
+    """A Qwen3 file set of upstream's commit 2ae53b3: ``/think`` or ``/no_think`` as system prompt."""
+    mode = "think" if thinking else "nothink"
+    return ModelFile(
+        suffix,
+        f"{model}-{mode}",
+        f"OpenRouter qwen/{model}, system prompt /{'think' if thinking else 'no_think'}",
+        "as upstream's query_config at that commit",
+        "2ae53b3",
+        "2025-04-30",
+        "meta-llama/llama-3.3-70b-instruct",
+        thinking,
+    )
+
+
 FILES = {
     f.suffix: f
     for f in (
@@ -64,44 +79,10 @@ FILES = {
             "meta-llama/llama-3.3-70b-instruct",
             True,
         ),
-        ModelFile(
-            "q3_235b-think",
-            "qwen3-235b-a22b-think",
-            "OpenRouter qwen/qwen3-235b-a22b, system prompt /think",
-            "as upstream's query_config at that commit",
-            "2ae53b3",
-            "2025-04-30",
-            "meta-llama/llama-3.3-70b-instruct",
-            True,
-        ),
-        ModelFile(
-            "q3-235-nothk",
-            "qwen3-235b-a22b-nothink",
-            "OpenRouter qwen/qwen3-235b-a22b, system prompt /no_think",
-            "as upstream's query_config at that commit",
-            "2ae53b3",
-            "2025-04-30",
-            "meta-llama/llama-3.3-70b-instruct",
-        ),
-        ModelFile(
-            "q3_30ba3-think",
-            "qwen3-30b-a3b-think",
-            "OpenRouter qwen/qwen3-30b-a3b, system prompt /think",
-            "as upstream's query_config at that commit",
-            "2ae53b3",
-            "2025-04-30",
-            "meta-llama/llama-3.3-70b-instruct",
-            True,
-        ),
-        ModelFile(
-            "q3_30ba3",
-            "qwen3-30b-a3b-nothink",
-            "OpenRouter qwen/qwen3-30b-a3b, system prompt /no_think",
-            "as upstream's query_config at that commit",
-            "2ae53b3",
-            "2025-04-30",
-            "meta-llama/llama-3.3-70b-instruct",
-        ),
+        _qwen3("q3_235b-think", "qwen3-235b-a22b", thinking=True),
+        _qwen3("q3-235-nothk", "qwen3-235b-a22b", thinking=False),
+        _qwen3("q3_30ba3-think", "qwen3-30b-a3b", thinking=True),
+        _qwen3("q3_30ba3", "qwen3-30b-a3b", thinking=False),
         ModelFile(
             "dsv3",
             "DeepSeek-V3",

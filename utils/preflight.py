@@ -36,18 +36,21 @@ def check_python() -> Result:
 
 
 def check_packages() -> Result:
-    missing = []
-    for name in REQUIRED:
-        try:
-            metadata.version(name)
-        except metadata.PackageNotFoundError:
-            missing.append(name)
+    missing = [name for name in REQUIRED if not _installed(name)]
     if missing:
         return Result(
             "course packages", False, f"missing: {', '.join(missing)}",
             "Run `make lab` (or `pip install -e '.[lab,local]'`) in the course folder.",
         )  # fmt: skip
     return Result("course packages", True, f"{len(REQUIRED)} found")
+
+
+def _installed(name: str) -> bool:
+    try:
+        metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def check_data() -> Result:
@@ -57,18 +60,18 @@ def check_data() -> Result:
         sums = (data_dir() / "SHA256SUMS").read_text().splitlines()
     except (OSError, FileNotFoundError) as error:
         return Result("data files", False, str(error), "Run from inside the course folder.")
-    bad = []
-    for line in sums:
-        digest, name = line.split(maxsplit=1)
-        path = data_dir() / name
-        if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-            bad.append(name)
+    pairs = [line.split(maxsplit=1) for line in sums]
+    bad = [name for digest, name in pairs if not _intact(data_dir() / name, digest)]
     if bad:
         return Result(
             "data files", False, f"{len(bad)} missing or changed, e.g. {bad[0]}",
             "Restore them: `git checkout -- data/`.",
         )  # fmt: skip
     return Result("data files", True, f"{len(sums)} files intact")
+
+
+def _intact(path, digest: str) -> bool:
+    return path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == digest
 
 
 def check_disk(minimum_gb: float = 1.0) -> Result:

@@ -7,7 +7,14 @@ most one request every ``60 / rpm`` seconds: the first at once, the next when it
 
 One ``RequestSpacing`` per endpoint and model is shared by every client in this process, sync
 and async, since the limit is the account's, not the client's. Each HTTP request counts,
-retries included. The evaluation runner paces tokens as well (``utils.evals.rate_limits``).
+retries included.
+
+**One pacing algorithm.** ``TokenBucket`` is the course's only pacer. ``RequestSpacing`` is a
+bucket that holds one request, so requests go evenly spaced. The evaluation runner's ``Pacer``
+(``utils.evals.rate_limits``, lesson 05) has two buckets, for requests and for tokens, that
+each hold one second's worth, so a second's worth may go at once. The clients keep the even
+spacing because they see each HTTP request, the SDK's retries too, and a client that bursts
+can crowd a server's one-second window.
 
 **The test clock.** Both keep real time, except in the test suite's key-path run: there
 ``COOKBOOK_TEST_CLOCK_SPEED=k`` (set by ``--standin-clock-speed``, tests/README.md) makes a
@@ -44,26 +51,61 @@ def minute_seconds() -> float:
     return 60 / clock_speed()
 
 
+class TokenBucket:
+    """The one pacing algorithm of the course: a bucket that holds at most ``burst`` and is
+    refilled at ``per_minute`` a minute (of ``minute_seconds()`` real seconds); a request takes
+    from it, or waits until there is enough. ``burst`` is one second's worth (``per_minute / 60``,
+    as Model Studio also limits per second) unless given: 1 spaces requests evenly.
+    """
+
+    def __init__(self, per_minute: float, now: float, burst: float | None = None) -> None:
+        if per_minute <= 0:
+            raise ValueError(f"a rate limit must be positive, got {per_minute}")
+        self.rate = per_minute / minute_seconds()
+        self.capacity = per_minute / 60 if burst is None else burst
+        self.level, self.updated = self.capacity, now
+
+    def refill(self, now: float) -> None:
+        self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def delay(self, amount: float) -> float:
+        """Seconds until ``amount`` may be taken (a request bigger than the bucket waits until
+        it is full, then leaves it in debt, so the requests after it wait longer)."""
+        return max(0.0, min(amount, self.capacity) - self.level) / self.rate
+
+    def take(self, amount: float) -> None:
+        self.level -= amount
+
+    def refund(self, amount: float, now: float) -> None:
+        """Give ``amount`` back (less than 0: take more), never above what the bucket holds."""
+        self.refill(now)
+        self.level = min(self.capacity, self.level + amount)
+
+    def reserve(self, amount: float, now: float) -> float:
+        """Take ``amount`` now for a request that goes after the returned seconds (the requests
+        after it then wait their turn behind it)."""
+        self.refill(now)
+        wait = self.delay(amount)
+        self.take(amount)
+        return wait
+
+
 class RequestSpacing:
     """Hands out send times at least ``60 / requests_per_minute`` seconds apart (a minute of
-    ``minute_seconds()`` real seconds)."""
+    ``minute_seconds()`` real seconds): a ``TokenBucket`` that holds one request."""
 
     def __init__(self, requests_per_minute: float, clock: Callable[[], float] = time.monotonic):
-        if requests_per_minute <= 0:
-            raise ValueError(f"requests_per_minute must be positive, got {requests_per_minute}")
+        self._bucket = TokenBucket(requests_per_minute, clock(), burst=1)
         self.requests_per_minute = requests_per_minute
         self.interval = minute_seconds() / requests_per_minute
         self._clock = clock
-        self._next = float("-inf")
         self._lock = threading.Lock()
 
     def reserve(self) -> float:
         """Claim the next free send time; return the seconds to wait for it."""
         with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-            return slot - now
+            return self._bucket.reserve(1, self._clock())
 
     def wait(self, request: httpx2.Request | None = None) -> None:
         """A sync httpx event hook: sleep until this request's turn."""

@@ -221,11 +221,7 @@ def collect_stream(
     result = StreamResult(started=time.perf_counter() if started is None else started)
     try:
         for chunk in stream:
-            thoughts = len(result.reasoning)
-            if _absorb(result, chunk) and on_text is not None:
-                on_text(result.text)
-            if on_thought is not None and len(result.reasoning) > thoughts:
-                on_thought(result.reasoning)
+            _take(result, chunk, on_text, on_thought)
     except STREAM_ERRORS as error:
         result.error = error
     except KeyboardInterrupt as interrupt:  # you pressed Stop: keep the text, then stop
@@ -235,6 +231,25 @@ def collect_stream(
         close = getattr(stream, "close", None)
         if close is not None:
             close()  # release the connection, whatever happened
+    return _advised(result)
+
+
+def _take(
+    result: StreamResult,
+    chunk: ChatCompletionChunk,
+    on_text: Callable[[str], None] | None,
+    on_thought: Callable[[str], None] | None,
+) -> None:
+    """Add one chunk to ``result`` and call back with the answer or the thoughts so far."""
+    thoughts = len(result.reasoning)
+    if _absorb(result, chunk) and on_text is not None:
+        on_text(result.text)
+    if on_thought is not None and len(result.reasoning) > thoughts:
+        on_thought(result.reasoning)
+
+
+def _advised(result: StreamResult) -> StreamResult:
+    """``result``, with advice if the stream did not finish."""
     if not result.complete:
         result.advice = interruption_advice(result)
     return result
@@ -257,11 +272,7 @@ async def collect_stream_async(
     result = StreamResult(started=time.perf_counter() if started is None else started)
     try:
         async for chunk in stream:
-            thoughts = len(result.reasoning)
-            if _absorb(result, chunk) and on_text is not None:
-                on_text(result.text)
-            if on_thought is not None and len(result.reasoning) > thoughts:
-                on_thought(result.reasoning)
+            _take(result, chunk, on_text, on_thought)
     except STREAM_ERRORS as error:
         result.error = error
     except KeyboardInterrupt as interrupt:
@@ -271,9 +282,7 @@ async def collect_stream_async(
         close = getattr(stream, "close", None)
         if close is not None:
             await close()
-    if not result.complete:
-        result.advice = interruption_advice(result)
-    return result
+    return _advised(result)
 
 
 def _streamed(request: dict) -> dict:

@@ -4,7 +4,8 @@ Model Studio limits every model per account: requests per minute (RPM) and token
 (TPM), and "rate limits may also be enforced at the per-second level" (RPM/60 and TPM/60), so a
 burst can be refused even when the minute's total is fine. ``Pacer`` therefore lets through at
 most one second's worth at once and then spaces requests evenly: two token buckets, one
-counting requests and one counting tokens, each refilled at its limit / 60 per second.
+counting requests and one counting tokens, each refilled at its limit / 60 per second. The
+bucket is ``utils.request_pacing.TokenBucket``, the one the course's clients are paced with.
 
 A request's tokens are not known before the answer, so the pacer charges an estimate first
 (``estimate_tokens``: the prompt's characters / 3 plus ``max_tokens``) and settles the
@@ -27,7 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from utils.model_table import rate_limits as model_rate_limits
-from utils.request_pacing import minute_seconds
+from utils.request_pacing import TokenBucket
 
 RATE_LIMITS_PAGE = "https://www.alibabacloud.com/help/en/model-studio/rate-limit"
 
@@ -87,27 +88,6 @@ def retry_after_seconds(
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-class _Bucket:
-    """A token bucket: holds at most one second's worth, refilled at ``per_minute / 60`` a second
-    (``minute`` real seconds make the minute: 60, or less on the test clock)."""
-
-    def __init__(self, per_minute: float, now: float, minute: float = 60.0) -> None:
-        if per_minute <= 0:
-            raise ValueError(f"a rate limit must be positive, got {per_minute}")
-        self.rate = per_minute / minute
-        self.capacity = per_minute / 60  # a minute's 60th: Model Studio also limits per second
-        self.level, self.updated = self.capacity, now
-
-    def refill(self, now: float) -> None:
-        self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
-        self.updated = now
-
-    def delay(self, amount: float) -> float:
-        """Seconds until ``amount`` may be taken (a request bigger than the bucket waits until
-        it is full, then leaves it in debt, so the requests after it wait longer)."""
-        return max(0.0, min(amount, self.capacity) - self.level) / self.rate
-
-
 class Pacer:
     """Let requests through no faster than ``limits`` allow; one per model, shared by a run.
 
@@ -121,13 +101,9 @@ class Pacer:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.limits, self._clock, self._sleep = limits, clock, sleep
-        now, minute = clock(), minute_seconds()
-        self._requests = (
-            _Bucket(limits.requests_per_minute, now, minute) if limits.requests_per_minute else None
-        )
-        self._tokens = (
-            _Bucket(limits.tokens_per_minute, now, minute) if limits.tokens_per_minute else None
-        )
+        now, rpm, tpm = clock(), limits.requests_per_minute, limits.tokens_per_minute
+        self._requests = TokenBucket(rpm, now) if rpm else None  # each holds a second's worth
+        self._tokens = TokenBucket(tpm, now) if tpm else None
         self._paused_until = now
         self._lock: asyncio.Lock | None = None  # made on first use, inside the running loop
 
@@ -139,16 +115,15 @@ class Pacer:
             while (delay := self._delay(tokens)) > 1e-9:  # (float dust after a sleep)
                 await self._sleep(delay)
             if self._requests:
-                self._requests.level -= 1
+                self._requests.take(1)
             if self._tokens:
-                self._tokens.level -= tokens
+                self._tokens.take(tokens)
             return self._clock() - started
 
     def settle(self, estimated: int, used: int) -> None:
         """Correct the token charge once ``usage`` says how many tokens the call really used."""
         if self._tokens:
-            self._tokens.refill(self._clock())
-            self._tokens.level = min(self._tokens.capacity, self._tokens.level + estimated - used)
+            self._tokens.refund(estimated - used, self._clock())
 
     def pause(self, seconds: float) -> None:
         """Hold back every request for ``seconds`` from now (the server answered 429)."""

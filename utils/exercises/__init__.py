@@ -66,6 +66,16 @@ def check_cases(
     return solved(solved_message)
 
 
+def unmet_points(
+    met: dict[str, bool], rubric: dict[str, str], points: str = "points"
+) -> Check | None:
+    """Not yet, naming each point of ``rubric`` that ``met`` marks False; None when all are met."""
+    if all(met.values()):
+        return None
+    missing = "; ".join(rubric[point] for point, ok in met.items() if not ok)
+    return not_yet(f"{sum(met.values())} of {len(met)} {points} met. Still to do: {missing}.")
+
+
 def close_to(rel_tol: float = 0.0, abs_tol: float = 0.0) -> Callable[[Any, float], bool]:
     """A ``same`` for ``check_cases``: a number within the tolerances of the expected one."""
     import math

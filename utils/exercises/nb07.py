@@ -21,7 +21,15 @@ from utils.evals.arena_hard import (
 )
 from utils.evals.judge import combine_verdicts, parse_verdict
 from utils.evals.stats import cohen_kappa
-from utils.exercises import Check, check_cases, guarded, hint_printer, not_yet, solved
+from utils.exercises import (
+    Check,
+    check_cases,
+    guarded,
+    hint_printer,
+    not_yet,
+    solved,
+    unmet_points,
+)
 
 # Judge replies and the verdict label to read from each (None: no single readable verdict).
 JUDGE_REPLIES = [
@@ -275,11 +283,8 @@ def check_judge_validation(report: dict) -> Check:
     if not isinstance(report, dict):
         return not_yet("report must be a dict with judged, unreadable, kappa, interval, usable.")
     met = _rubric(report)
-    if not all(met.values()):
-        missing = "; ".join(RUBRIC[point] for point, ok in met.items() if not ok)
-        return not_yet(
-            f"{sum(met.values())} of {len(met)} rubric points met. Still to do: {missing}."
-        )
+    if (unmet := unmet_points(met, RUBRIC, "rubric points")) is not None:
+        return unmet
     low, high = report["interval"]
     verdict = "usable" if report["usable"] else "not usable as a judge yet"
     return solved(
@@ -404,9 +409,8 @@ def check_audit(report: dict) -> Check:
             "your verdicts are the judge's, verdict for verdict. Read the answers again: in at "
             "least one of them the answer's own words contradict the judge."
         )
-    if not all(met.values()):
-        missing = "; ".join(AUDIT_RUBRIC[point] for point, ok in met.items() if not ok)
-        return not_yet(f"{sum(met.values())} of {len(met)} points met. Still to do: {missing}.")
+    if (unmet := unmet_points(met, AUDIT_RUBRIC)) is not None:
+        return unmet
     low, high = report["interval"]
     return solved(
         f"your audit: kappa {report['kappa']:.2f} against the published judges (95% interval "

@@ -10,7 +10,16 @@ import numpy as np
 
 from utils import livebench
 from utils.evals.reported import source_kind
-from utils.exercises import Check, check_cases, close_to, guarded, hint_printer, not_yet, solved
+from utils.exercises import (
+    Check,
+    check_cases,
+    close_to,
+    guarded,
+    hint_printer,
+    not_yet,
+    solved,
+    unmet_points,
+)
 
 Z95 = 1.959963984540054  # the 97.5th percentile of the standard normal distribution
 RELEASE = "2025_04_25"  # exercise 3: LiveBench's release with both rows
@@ -158,9 +167,8 @@ def _row_rubric(row: dict) -> dict[str, bool]:
 def check_new_row(row: dict) -> Check:
     """Exercise 4: ``row`` adds Qwen2.5-Max's LiveBench global average, with its source."""
     met = _row_rubric(row)
-    if not all(met.values()):
-        missing = "; ".join(ROW_RUBRIC[point] for point, ok in met.items() if not ok)
-        return not_yet(f"{sum(met.values())} of {len(met)} points met. Still to do: {missing}.")
+    if (unmet := unmet_points(met, ROW_RUBRIC)) is not None:
+        return unmet
     return solved(
         f"{row['benchmark']}: {row['score']}, {source_kind(ROW_MODEL, row['source'])}. A reader "
         "can open that file at that commit and recompute it, which no number in the "

@@ -1,7 +1,8 @@
 """Fake HTTP endpoints on loopback, all on one base (``LoopbackAPI``): real HTTP, no model.
 
-``server`` holds the base; ``scripted``, ``flaky`` and ``batch`` the course's fakes. Lessons
-and tests use them; the lessons' helpers in ``utils`` do not (an import-linter contract).
+``server`` holds the base; ``scripted``, ``flaky`` and ``batch`` the course's fakes; ``window``
+how a fake counts toward a rate limit. Lessons and tests use them; the lessons' helpers in
+``utils`` do not (an import-linter contract).
 """
 
 from utils.loopback.server import (

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from collections.abc import Iterator
 
 from utils.loopback.server import HangUp, JSONResponse, LoopbackAPI, Request, sse
+from utils.loopback.window import SlidingWindow
 
 
 def _event(model: str, choices: list[dict], usage: dict | None = None) -> bytes:
@@ -71,7 +71,7 @@ class FlakyStreamServer(LoopbackAPI):
         self.done_after, self.usage = done_after, usage
         self.rate_limit, self.window = rate_limit, window
         self.refused = 0
-        self._accepted: deque[float] = deque()  # when the requests of the last window came
+        self._accepted = SlidingWindow(window)  # the requests of the last window
         super().__init__()
 
     def respond(self, request: Request) -> JSONResponse | Iterator[bytes]:
@@ -104,14 +104,11 @@ class FlakyStreamServer(LoopbackAPI):
         with self.lock:
             if self.rate_limit is None:
                 return None
-            while self._accepted and self._accepted[0] <= now - self.window:
-                self._accepted.popleft()
-            if len(self._accepted) < self.rate_limit:
-                self._accepted.append(now)
+            if self._accepted.total(now) < self.rate_limit:
+                self._accepted.add(now)
                 return None
             self.refused += 1
-            frees = self._accepted[0] + self.window - now if self._accepted else self.window
-            return max(1, math.ceil(frees))
+            return max(1, math.ceil(self._accepted.frees_in(now)))
 
     def _completion(self) -> dict:
         """The whole answer as one chat.completion (for a request without ``stream``)."""
