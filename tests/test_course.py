@@ -1,12 +1,8 @@
 """The generated table of contents, badges and Colab cell."""
 
-from pathlib import Path
-
 import pytest
 
 from tools import course
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_repository_slug_comes_from_pyproject():

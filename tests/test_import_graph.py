@@ -25,6 +25,7 @@ def test_edges_resolve_to_modules_and_a_cycle_is_found(tmp_path):
         "pkg.c": {"pkg.a", "pkg"},  # relative; a missing name resolves to its module
     }
     assert import_graph.cycles(graph) == [["pkg.a", "pkg.b", "pkg.c"]]
+    assert import_graph.main(["pkg"], tmp_path) == 1  # a cycle fails the command
 
 
 def test_the_project_has_no_import_cycles(capsys):

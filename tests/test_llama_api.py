@@ -39,3 +39,13 @@ def test_the_server_counter_asks_once_per_request(local_settings, monkeypatch):
     messages = [{"role": "user", "content": "Hi"}]
     assert counter.count(messages) == counter.count(messages) > 0
     assert asked == ["/apply-template", "/tokenize"]  # the second count came from the cache
+
+
+def test_a_text_that_looks_like_a_request_is_not_taken_for_one():
+    counter = ServerTokenCounter("http://127.0.0.1:9/v1")
+    messages = [{"role": "user", "content": "Hi"}]
+    counter.server.tokenize = lambda text, special: list(text)  # one "token" per character
+    counter.server.apply_template = lambda messages: "<prompt>"
+    as_json = '[{"content": "Hi", "role": "user"}]'  # the key count() files the request under
+    assert counter.count_text(as_json) == len(as_json)
+    assert counter.count(messages) == len("<prompt>")

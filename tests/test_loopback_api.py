@@ -98,3 +98,8 @@ def test_a_static_site_serves_a_folders_files(tmp_path):
         assert page.headers["content-type"] == "text/html"
         assert httpx2.head(f"{site.url}/index.html").headers["content-length"] == "11"
         assert httpx2.get(f"{site.url}/missing.html").status_code == 404
+
+
+def test_a_request_repr_leaves_out_its_headers():
+    request = Request("POST", "/v1/chat", {"authorization": "Bearer sk-secret"}, b"{}")
+    assert "sk-secret" not in repr(request) and request.headers["authorization"].endswith("secret")

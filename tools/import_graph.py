@@ -95,18 +95,18 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return groups
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("packages", nargs="*", default=list(PACKAGES))
     args = parser.parse_args(argv)
-    graph = import_graph(args.packages)
+    graph = import_graph(args.packages, root)
     found = cycles(graph)
     edges = sum(len(targets) for targets in graph.values())
     print(f"{', '.join(args.packages)}: {len(graph)} modules, {edges} import edges, "
           f"{len(found)} import cycles")  # fmt: skip
     for group in found:
         print("  cycle: " + " ↔ ".join(group))
-    return 0
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

@@ -52,13 +52,14 @@ class ServerTokenCounter:
 
     def __init__(self, base_url: str, timeout: float = 120.0) -> None:
         self.server = LlamaAPI(base_url, timeout=timeout)
-        self._cache: dict[str, int] = {}  # text → tokens; a request's messages, as JSON → tokens
+        self._texts: dict[str, int] = {}  # text → tokens
+        self._requests: dict[str, int] = {}  # a request's messages, as JSON → tokens
 
     def count_text(self, text: str) -> int:
         """Tokens in ``text`` (special tokens such as <|im_start|> count as one)."""
-        if text not in self._cache:
-            self._cache[text] = len(self.server.tokenize(text, special=True))
-        return self._cache[text]
+        if text not in self._texts:
+            self._texts[text] = len(self.server.tokenize(text, special=True))
+        return self._texts[text]
 
     def count_message(self, message: dict) -> int:
         """Tokens one message takes in the prompt, its ChatML markers included."""
@@ -67,9 +68,9 @@ class ServerTokenCounter:
     def count(self, messages: list[dict]) -> int:
         """Prompt tokens a request with ``messages`` uses, exactly as the server builds it."""
         key = json.dumps(messages, sort_keys=True)  # the same messages are counted once
-        if key not in self._cache:
-            self._cache[key] = self.count_text(self.server.apply_template(messages))
-        return self._cache[key]
+        if key not in self._requests:
+            self._requests[key] = self.count_text(self.server.apply_template(messages))
+        return self._requests[key]
 
     def observe(self, messages: list[dict], prompt_tokens: int) -> None:
         """Nothing to learn: the count is exact (``usage`` is there to check it)."""

@@ -36,7 +36,7 @@ class Request:
 
     method: str
     path: str
-    headers: dict[str, str]  # names in lower case
+    headers: dict[str, str] = field(repr=False)  # names in lower case; may hold a key
     raw: bytes
 
     @property

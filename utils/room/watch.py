@@ -107,7 +107,8 @@ def watch(url: str, api_key: str, log_path: Path, slots: int, interval: float = 
     while count is None or shown < count:
         try:
             metrics = read_metrics(url, api_key)
-        except OSError as error:  # refused while the engine restarts (a revoked key), say
+        except (OSError, ValueError) as error:  # refused while the engine restarts (a revoked
+            # key), or a line of /metrics that does not parse: say so and read again
             say(f"{time.strftime('%H:%M:%S')}  the engine does not answer ({error}); retrying")
             previous = None
         else:
