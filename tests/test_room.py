@@ -191,6 +191,19 @@ def test_the_view_survives_an_engine_that_does_not_answer(tmp_path):
     assert len(lines) == 4 and all("the engine does not answer" in line for line in lines[2:])
 
 
+def test_the_view_survives_a_metrics_page_that_does_not_parse(tmp_path):
+    from utils.loopback import JSONResponse, LoopbackAPI
+
+    class Garbled(LoopbackAPI):
+        def respond(self, request):
+            return JSONResponse(200, b"slots{state= not prometheus text\n")
+
+    lines = []
+    with Garbled() as engine:
+        watch.watch(engine.base_url, "key", tmp_path / "engine.log", slots=4, interval=0.01, count=2, say=lines.append)
+    assert len(lines) == 4 and all("the engine does not answer" in line for line in lines[2:])
+
+
 def test_log_counter_reads_only_new_complete_lines(tmp_path):
     log = tmp_path / "engine.log"
     log.write_text(  # the engine's own wording, copied from a real log
