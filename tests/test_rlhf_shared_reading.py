@@ -76,7 +76,23 @@ def test_packed_features_equal_reading_each_text_alone(monkeypatch, pass_tokens)
     packed = embed(texts)
     assert packed.shape == (len(texts), 576)
     assert np.allclose(packed, alone, atol=ATOL)
-    assert np.array_equal(packed[3], packed[5])
+    assert np.array_equal(packed[3], packed[5])  # read once: no second rounding of it
+
+
+def test_a_text_given_twice_is_read_once(monkeypatch):
+    read = []
+
+    def counting_forward(weights, ids, *args, **kwargs):
+        read.extend(ids)
+        return forward(weights, ids, *args, **kwargs)
+
+    monkeypatch.setattr(embeddings_module, "forward", counting_forward)
+    once = embed(["Hello there", "Zebras"])
+    tokens_once = len(read)
+    read.clear()
+    twice = embed(["Zebras", "Hello there", "Zebras", "Hello there"])
+    assert len(read) == tokens_once
+    assert np.array_equal(twice, once[[1, 0, 1, 0]])
 
 
 def test_embed_pairs_reads_both_replies_of_each_pair():

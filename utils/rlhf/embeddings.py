@@ -57,15 +57,24 @@ def embed(texts: list[str]) -> np.ndarray:
     only the work is shared. Texts are taken in sorted token order, so texts that begin
     alike sit side by side: their shared start (the chat template, one prompt with two
     answers) is read once, and several texts are read in one pass, each token seeing only
-    the tokens of its own text.
+    the tokens of its own text. A text given twice is read once, so both get the same row.
     """
     if isinstance(texts, str):
         raise TypeError("embed() takes a list of texts; wrap a single text as [text]")
+    distinct: dict[tuple[int, ...], int] = {}  # token ids -> row of their features
+    rows_of = [
+        distinct.setdefault(tuple(served_model.tokenize(text, special=True)), len(distinct))
+        for text in texts
+    ]
+    return _read([list(ids) for ids in distinct])[rows_of]
+
+
+def _read(token_lists: list[list[int]]) -> np.ndarray:
+    """The final token's last-layer hidden state for each token list, sharing starts and passes."""
     weights = served_model.weights()
-    token_lists = [served_model.tokenize(text, special=True) for text in texts]
-    rows = np.zeros((len(texts), weights.config.n_embd))
+    rows = np.zeros((len(token_lists), weights.config.n_embd))
     cache, cached = KVCache(), []  # cached: the token ids the cache holds
-    for run in _passes(token_lists, sorted(range(len(texts)), key=token_lists.__getitem__)):
+    for run in _passes(token_lists, sorted(range(len(token_lists)), key=token_lists.__getitem__)):
         # what every text of the run shares with the cache (at least one token each is read)
         base = min(min(shared_start(cached, token_lists[i]), len(token_lists[i]) - 1) for i in run)
         cache.keep(range(base))
