@@ -1,6 +1,7 @@
 """Conversation: history, the messages really sent, token counting and budgeting."""
 
-import _thread
+import functools
+import signal
 import threading
 
 import openai
@@ -227,7 +228,11 @@ def test_ctrl_c_while_waiting_for_an_answer_leaves_the_history_as_it_was(fake_ap
     server = fake_api(200, {}, delay=3.0)  # a server that takes its time
     client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
     chat = Conversation(client, "m")
-    timer = threading.Timer(0.5, _thread.interrupt_main)  # Ctrl-C, half a second in
+    # Ctrl-C, half a second in: a real SIGINT to the main thread, so it lands in the blocked read
+    # (interrupt_main only sets a flag, acted on at whatever Python line runs next, maybe a
+    # finaliser that swallows it)
+    ctrl_c = functools.partial(signal.pthread_kill, threading.main_thread().ident, signal.SIGINT)
+    timer = threading.Timer(0.5, ctrl_c)
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
