@@ -70,24 +70,34 @@ def test_tool_check():
 
 
 # ── Exercise 3: loops checked against scripted turns on a real loopback server ──────────
-def tool_loop(client, model, messages, toolbox, max_steps=4):
-    """A right answer: the loop of notebook 04 as a function."""
-    messages = list(messages)
-    for _ in range(max_steps):
-        response = client.chat.completions.create(
-            model=model, messages=messages, tools=toolbox.schemas()
-        )
-        message = response.choices[0].message
-        if not message.tool_calls:
-            return message.content
-        calls = [call.model_dump() for call in message.tool_calls]
-        messages.append(
-            {"role": "assistant", "content": message.content or "", "tool_calls": calls}
-        )
-        for call in message.tool_calls:
-            result = toolbox.execute(call.id, call.function.name, call.function.arguments)
-            messages.append(result.message())
-    return None
+def loop_answering(answer_turn):
+    """The loop of notebook 04 as a function; each turn's tool messages come from ``answer_turn``."""
+
+    def loop(client, model, messages, toolbox, max_steps=4):
+        messages = list(messages)
+        for _ in range(max_steps):
+            reply = client.chat.completions.create(
+                model=model, messages=messages, tools=toolbox.schemas()
+            )
+            message = reply.choices[0].message
+            if not message.tool_calls:
+                return message.content
+            calls = [call.model_dump() for call in message.tool_calls]
+            messages.append(
+                {"role": "assistant", "content": message.content or "", "tool_calls": calls}
+            )
+            messages.extend(answer_turn(toolbox, message.tool_calls))
+        return None
+
+    return loop
+
+
+def answer_every_call(toolbox, calls):
+    """Each call of the turn run, its result as a tool message: what a right loop does."""
+    return [toolbox.execute(c.id, c.function.name, c.function.arguments).message() for c in calls]
+
+
+tool_loop = loop_answering(answer_every_call)  # a right answer
 
 
 def test_loop_check_accepts_a_right_loop_and_the_packaged_one():
@@ -106,25 +116,6 @@ def test_loop_check_explains_common_mistakes():
     def mutates(client, model, messages, toolbox, max_steps=4):
         messages.append({"role": "user", "content": "again"})
         return tool_loop(client, model, messages[:1], toolbox, max_steps)
-
-    def loop_answering(answer_turn):
-        """A tool loop whose tool messages for each turn come from ``answer_turn``."""
-
-        def loop(client, model, messages, toolbox, max_steps=4):
-            messages = list(messages)
-            for _ in range(max_steps):
-                reply = client.chat.completions.create(
-                    model=model, messages=messages, tools=toolbox.schemas()
-                )
-                message = reply.choices[0].message
-                if not message.tool_calls:
-                    return message.content
-                calls = [call.model_dump() for call in message.tool_calls]
-                messages.append({"role": "assistant", "content": "", "tool_calls": calls})
-                messages.extend(answer_turn(toolbox, message.tool_calls))
-            return None
-
-        return loop
 
     def first_only(toolbox, calls):  # the other calls of the turn are never answered
         call = calls[0]
