@@ -52,10 +52,11 @@ lab: setup
 # run once, in the first run. The stand-in run keeps the rate limits on a clock 4 times faster
 # than real time, in the stand-in and in the lessons' pacing alike (a minute lasts 15 s).
 # The first run shuffles the tests (pytest-randomly; each notebook's cells stay in order) and
-# prints its seed: replay an order with `pytest -p randomly --randomly-seed=N` (tests/README.md).
+# prints its seed: replay an order with `pytest -p randomly --randomly-seed=N` (tests/README.md),
+# and its 25 slowest tests, where CI's time goes.
 STANDIN_CLOCK_SPEED := 4
 test: setup-test
-	$(PY) -m pytest -p randomly
+	$(PY) -m pytest -p randomly --durations=25
 	$(PY) -m pytest --model-studio-standin --standin-clock-speed=$(STANDIN_CLOCK_SPEED) \
 		--ignore=notebooks/solutions notebooks
 
