@@ -9,20 +9,42 @@ Start here::
 
 Importing ``utils`` inside Jupyter also adds a "What to do" note to API error tracebacks
 (see ``utils.errors``).
+
+The names above load on first use, so a process that needs only one helper (the local model
+server, the room, a command line) does not import openai and pandas with them: that took 2-4 s
+of every server start.
 """
 
-from utils.clients import describe_backend, get_async_client, get_client
-from utils.errors import explain, install_notebook_hints
-from utils.settings import ConfigError, Settings, load_settings
+from __future__ import annotations
 
-__all__ = [
-    "ConfigError",
-    "Settings",
-    "describe_backend",
-    "explain",
-    "get_async_client",
-    "get_client",
-    "load_settings",
-]
+import importlib
+import sys
 
-install_notebook_hints()
+_HOMES = {
+    "describe_backend": "utils.clients",
+    "get_async_client": "utils.clients",
+    "get_client": "utils.clients",
+    "explain": "utils.errors",
+    "install_notebook_hints": "utils.errors",
+    "ConfigError": "utils.settings",
+    "Settings": "utils.settings",
+    "load_settings": "utils.settings",
+}
+
+__all__ = sorted(name for name in _HOMES if name != "install_notebook_hints")
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'utils' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))
+
+
+if "IPython" in sys.modules:  # a notebook kernel or an IPython shell: add the advice now
+    importlib.import_module("utils.errors").install_notebook_hints()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import openai
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import openai
 
 
 def available_models(base_url: str, api_key: str = "", timeout: float = 5.0) -> list[str]:
@@ -12,6 +15,8 @@ def available_models(base_url: str, api_key: str = "", timeout: float = 5.0) -> 
     for a rejected key, ``openai.APIConnectionError`` when nothing answers, ...), so the caller
     can tell the learner why: ``utils.errors.explain(error)``.
     """
+    import openai  # here, not at the top: the server process imports this module's package
+
     client = openai.OpenAI(
         base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0
     )

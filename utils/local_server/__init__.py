@@ -24,8 +24,6 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import openai
-
 from utils import local_model
 from utils.local_model import INSTALL_HINT, LocalModel, LocalModelError
 from utils.local_server import engine_file, process
@@ -96,6 +94,8 @@ def server_command(model: Path, alias: str, port: int, context: int) -> list[str
 
 def _answers(port: int, alias: str, timeout: float = 2.0) -> bool:
     """True if a server on ``port`` lists ``alias`` at ``GET /v1/models``."""
+    import openai  # here: the server process, which imports this package, never needs it
+
     try:
         return alias in available_models(f"http://127.0.0.1:{port}/v1", timeout=timeout)
     except openai.OpenAIError:
