@@ -62,7 +62,8 @@ test: setup-test
 
 # The contributor's quick loop (aim: under 3 minutes on 2 cores): the unit tests, without the
 # notebooks, the browser test, the website build and tests marked `slow`; then lint.
-# --durations lists the slowest, to mark `slow` when the loop grows past its aim.
+# `slow`: marked in the test, or listed in tests/slow_tests.txt (each took 1 s or more in a full
+# run; regenerate it with tools/slow_tests.py). --durations lists the slowest of the rest.
 CHECK_SKIP := --ignore=tests/test_browser.py --ignore=tests/test_site.py --ignore=tests/test_site_build.py
 check: setup-test
 	$(PY) -m pytest tests -m 'not slow' $(CHECK_SKIP) --durations=10 -q

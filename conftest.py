@@ -18,8 +18,13 @@ import tempfile
 
 # --model-studio-standin: the notebooks on the DashScope path, against a loopback stand-in;
 # notebook_order: a notebook's cells stay in file order when pytest-randomly shuffles the tests;
-# ctrl_c_guard: SIGINT handled alike in every test
-pytest_plugins = ["tests.standin_plugin", "tests.notebook_order", "tests.ctrl_c_guard"]
+# ctrl_c_guard: SIGINT handled alike in every test; slow_list: the measured slow tests, `slow`
+pytest_plugins = [
+    "tests.standin_plugin",
+    "tests.notebook_order",
+    "tests.ctrl_c_guard",
+    "tests.slow_list",
+]
 
 _STATE_DIR = tempfile.mkdtemp(prefix="cookbook-test-state-")
 
